@@ -1,0 +1,16 @@
+import type { Knex } from "knex";
+import * as foundation from "./20261121000000_foundation.js";
+
+/**
+ * Every migration, oldest first. Listed explicitly (not discovered on disk) so they load the
+ * same way under tsx, vitest and any bundler. Add new ones at the end; never rename one.
+ */
+const MIGRATIONS: [name: string, migration: Knex.Migration][] = [
+  ["20261121000000_foundation", foundation],
+];
+
+export const migrationSource: Knex.MigrationSource<[string, Knex.Migration]> = {
+  getMigrations: async () => MIGRATIONS,
+  getMigrationName: ([name]) => name,
+  getMigration: async ([, migration]) => migration,
+};

@@ -1,0 +1,100 @@
+import path from "node:path";
+import express, { type Express } from "express";
+import handlebars from "handlebars";
+import helmet from "helmet";
+import { readFile } from "node:fs/promises";
+import { type Config, ROOT_DIR } from "./config.js";
+import { type Addon, setupConnect } from "./connect/addon.js";
+import { KnexStore } from "./connect/knex-store.js";
+import { lifecycleRouter } from "./connect/lifecycle-router.js";
+import type { Db } from "./db/knex.js";
+import { errorHandler, notFound } from "./http/errors.js";
+import { pagesRouter } from "./http/pages-router.js";
+import { createIngestor, type Ingestor } from "./ingest/ingestor.js";
+import { webhookRouter } from "./ingest/webhook-router.js";
+import type { Logger } from "./log.js";
+
+export interface AppContext {
+  app: Express;
+  addon: Addon;
+  store: KnexStore;
+  ingestor: Ingestor;
+}
+
+/**
+ * Builds the Express app: middleware, routers, error handler; no listen().
+ * `localBaseUrl` is the URL Confluence reaches this app at (the descriptor's baseUrl).
+ */
+export async function createApp(deps: {
+  config: Config;
+  db: Db;
+  logger: Logger;
+  localBaseUrl: string;
+}): Promise<AppContext> {
+  const { config, db, logger, localBaseUrl } = deps;
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("trust proxy", true);
+  // Pages are framed by Confluence: no frameguard; the page CSP comes with the pages.
+  app.use(helmet({ frameguard: false, contentSecurityPolicy: false }));
+  app.engine("hbs", handlebarsEngine());
+  app.set("view engine", "hbs");
+  app.set("views", path.join(ROOT_DIR, "views"));
+
+  const store = new KnexStore(db);
+  const ingestor = createIngestor(db, config);
+  const { addon, ready } = setupConnect(app, { config, localBaseUrl, store, logger });
+
+  // The descriptor, with baseUrl = this app's URL (ACE substitutes {{localBaseUrl}}).
+  app.get("/atlassian-connect.json", (_req, res) => {
+    res.set("Cache-Control", "no-cache").json(addon.descriptor);
+  });
+  app.get("/healthz", async (_req, res) => {
+    try {
+      await db.raw("SELECT 1");
+      res.json({ status: "ok" });
+    } catch {
+      res.status(503).json({ error: { code: "storage_unavailable", message: "database unreachable" } });
+    }
+  });
+  app.use("/vendor/css-reset.css", (_req, res) =>
+    res.sendFile(path.join(ROOT_DIR, "node_modules/@atlaskit/css-reset/dist/bundle.css")),
+  );
+  app.use(express.static(path.join(ROOT_DIR, "public"), { index: false }));
+
+  // Webhooks read their own raw body; everything after this gets parsed JSON (max 1 MB).
+  app.use("/webhooks", webhookRouter({ authenticate: addon.authenticate(), store, ingestor, logger }));
+  app.use(express.json({ limit: "1mb" }));
+  app.use(lifecycleRouter({ addon, store, logger }));
+  app.use("/pages", pagesRouter({ addon, store, db }));
+
+  // ACE mounts GET /atlassian-connect.json and POST /installed on the next tick; the 404 and
+  // the error handler must come after them.
+  await ready;
+  app.use(notFound);
+  app.use(errorHandler(logger));
+  return { app, addon, store, ingestor };
+}
+
+/** Handlebars views with one layout (`views/layouts/main.hbs`), compiled once each. */
+function handlebarsEngine() {
+  const cache = new Map<string, handlebars.TemplateDelegate>();
+  const compile = async (file: string) => {
+    let template = cache.get(file);
+    if (!template) {
+      template = handlebars.compile(await readFile(file, "utf8"), { strict: false });
+      cache.set(file, template);
+    }
+    return template;
+  };
+  return (file: string, options: object, callback: (e: unknown, rendered?: string) => void) => {
+    (async () => {
+      const body = (await compile(file))(options);
+      const layout = await compile(path.join(ROOT_DIR, "views/layouts/main.hbs"));
+      return layout({ ...options, body });
+    })().then(
+      (html) => callback(null, html),
+      (error) => callback(error),
+    );
+  };
+}

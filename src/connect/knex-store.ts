@@ -1,0 +1,187 @@
+import type { Db } from "../db/knex.js";
+
+/** What Confluence sends in the signed `installed` lifecycle call (the fields the app reads). */
+export interface ClientInfo {
+  clientKey: string;
+  baseUrl: string;
+  sharedSecret: string;
+  [key: string]: unknown;
+}
+
+export interface Tenant {
+  id: number;
+  clientKey: string;
+  baseUrl: string;
+  clientInfo: ClientInfo;
+}
+
+interface TenantRow {
+  id: number;
+  client_key: string;
+  base_url: string;
+  client_info: ClientInfo;
+  uninstalled_at: Date | string | null;
+  forge_installation_id: string | null;
+}
+
+const CACHE_TTL_MS = 5000;
+
+/** A copy of an install payload that is safe to log or hand back to ACE (which logs it). */
+export function redactClientInfo(info: ClientInfo): Record<string, unknown> {
+  const { sharedSecret: _secret, publicKey: _key, ...rest } = info;
+  return { ...rest, sharedSecret: "[redacted]" };
+}
+
+/**
+ * The ACE store adapter: tenants live in the app's own database (`tenant`, `ace_setting`).
+ * ACE reads `clientInfo` on every signed request, so installed tenants are cached for a few
+ * seconds; an uninstall on this instance takes effect at once, on another within the TTL.
+ * An uninstalled tenant keeps its row and history but is unknown to ACE, so its webhooks and
+ * page loads are refused until it installs again.
+ * Interface: https://bitbucket.org/atlassian/atlassian-connect-express (lib/store).
+ */
+export class KnexStore {
+  private readonly cache = new Map<string, { tenant: Tenant | null; expires: number }>();
+
+  constructor(private readonly db: Db) {}
+
+  isMemoryStore(): boolean {
+    return false;
+  }
+
+  /** The installed tenant for a client key, or null (unknown or uninstalled). */
+  async getTenant(clientKey: string): Promise<Tenant | null> {
+    const hit = this.cache.get(clientKey);
+    if (hit && hit.expires > Date.now()) return hit.tenant;
+    const row = await this.db<TenantRow>("tenant")
+      .where({ client_key: clientKey })
+      .first("id", "client_key", "base_url", "client_info", "uninstalled_at");
+    const tenant =
+      row && row.uninstalled_at === null
+        ? {
+            id: row.id,
+            clientKey: row.client_key,
+            baseUrl: row.base_url,
+            clientInfo: row.client_info,
+          }
+        : null;
+    this.cache.set(clientKey, { tenant, expires: Date.now() + CACHE_TTL_MS });
+    return tenant;
+  }
+
+  async get(key: string, clientKey: string): Promise<unknown> {
+    if (key === "clientInfo") return (await this.getTenant(clientKey))?.clientInfo ?? null;
+    const row = await this.db("ace_setting as s")
+      .join("tenant as t", "t.id", "s.tenant_id")
+      .where({ "t.client_key": clientKey, "s.key": key })
+      .first<{ val: unknown } | undefined>("s.val");
+    return row ? row.val : null;
+  }
+
+  async set(key: string, value: unknown, clientKey: string): Promise<unknown> {
+    if (key === "clientInfo") return this.saveInstallation(value as ClientInfo, clientKey);
+    const val = typeof value === "string" ? safeJson(value) : value;
+    await this.db.raw(
+      `INSERT INTO ace_setting (tenant_id, key, val)
+       SELECT id, ?, ?::jsonb FROM tenant WHERE client_key = ?
+       ON CONFLICT (tenant_id, key) DO UPDATE SET val = EXCLUDED.val`,
+      [key, JSON.stringify(val), clientKey],
+    );
+    return val;
+  }
+
+  /** Install or reinstall: the same client key keeps its tenant id, so history resumes. */
+  async saveInstallation(info: ClientInfo, clientKey: string): Promise<Record<string, unknown>> {
+    await this.db.raw(
+      `INSERT INTO tenant (client_key, base_url, client_info)
+       VALUES (?, ?, ?::jsonb)
+       ON CONFLICT (client_key) DO UPDATE SET
+         base_url = EXCLUDED.base_url,
+         client_info = EXCLUDED.client_info,
+         installed_at = now(),
+         uninstalled_at = NULL`,
+      [clientKey, info.baseUrl, JSON.stringify(info)],
+    );
+    this.cache.delete(clientKey);
+    // ACE logs what this returns (outside production): hand back no secret.
+    return redactClientInfo(info);
+  }
+
+  /** Uninstall: stop ingestion, keep the data (deleted later by the uninstall purge). */
+  async markUninstalled(clientKey: string): Promise<void> {
+    await this.db("tenant")
+      .where({ client_key: clientKey })
+      .update({ uninstalled_at: this.db.fn.now() });
+    this.cache.delete(clientKey);
+  }
+
+  /** `del(clientKey)` forgets a tenant's Connect settings; `del(key, clientKey)` one setting. */
+  async del(keyOrClientKey: string, clientKey?: string): Promise<void> {
+    if (clientKey === undefined) {
+      await this.markUninstalled(keyOrClientKey);
+      await this.db.raw(
+        "DELETE FROM ace_setting WHERE tenant_id = (SELECT id FROM tenant WHERE client_key = ?)",
+        [keyOrClientKey],
+      );
+      return;
+    }
+    if (keyOrClientKey === "clientInfo") return this.markUninstalled(clientKey);
+    await this.db.raw(
+      `DELETE FROM ace_setting
+       WHERE tenant_id = (SELECT id FROM tenant WHERE client_key = ?) AND key = ?`,
+      [clientKey, keyOrClientKey],
+    );
+  }
+
+  async getAllClientInfos(): Promise<ClientInfo[]> {
+    const rows = await this.db<TenantRow>("tenant")
+      .whereNull("uninstalled_at")
+      .orderBy("id")
+      .select("client_info");
+    return rows.map((r) => r.client_info);
+  }
+
+  // Connect-on-Forge: ACE links a Forge installation id to the Connect tenant.
+  async associateInstallations(forgeInstallationId: string, clientKey: string): Promise<void> {
+    await this.db("tenant")
+      .where({ client_key: clientKey })
+      .update({ forge_installation_id: forgeInstallationId });
+  }
+
+  async deleteAssociation(forgeInstallationId: string): Promise<void> {
+    await this.db.raw("UPDATE tenant SET forge_installation_id = NULL WHERE forge_installation_id = ?", [
+      forgeInstallationId,
+    ]);
+  }
+
+  async getClientSettingsForForgeInstallation(
+    forgeInstallationId: string,
+  ): Promise<{ clientKey: string; installationId: string } | null> {
+    const row = await this.db<TenantRow>("tenant")
+      .where({ forge_installation_id: forgeInstallationId })
+      .whereNull("uninstalled_at")
+      .first("client_key");
+    return row ? { clientKey: row.client_key, installationId: forgeInstallationId } : null;
+  }
+
+  forForgeInstallation(installationId: string) {
+    const clientKey = async () => {
+      const settings = await this.getClientSettingsForForgeInstallation(installationId);
+      if (!settings) throw new Error(`No Connect tenant for Forge installation ${installationId}`);
+      return settings.clientKey;
+    };
+    return {
+      get: async (key: string) => this.get(key, await clientKey()),
+      set: async (key: string, value: unknown) => this.set(key, value, await clientKey()),
+      del: async (key: string) => this.del(key, await clientKey()),
+    };
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}

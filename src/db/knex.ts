@@ -1,0 +1,34 @@
+import { mkdir } from "node:fs/promises";
+import knexFactory, { type Knex } from "knex";
+import ClientPgLite from "knex-pglite";
+import { migrationSource } from "../../migrations/index.js";
+import type { Config } from "../config.js";
+
+export type Db = Knex;
+
+/**
+ * One knex instance over either backend: PostgreSQL when DATABASE_URL is set, otherwise an
+ * embedded PGlite stored on disk (so `npm install && npm start` needs nothing else).
+ * Queries cast dates and counts in SQL, so both backends return the same JavaScript values.
+ */
+export async function createDb(database: Config["database"]): Promise<Db> {
+  if (database.kind === "postgres") {
+    return knexFactory({
+      client: "pg",
+      connection: database.url,
+      pool: { min: 0, max: database.poolMax },
+      // Fail fast while the database is down, so webhooks answer 503 instead of hanging.
+      acquireConnectionTimeout: 5000,
+    });
+  }
+  await mkdir(database.dataDir, { recursive: true });
+  return knexFactory({
+    client: ClientPgLite,
+    dialect: "postgres",
+    connection: { filename: database.dataDir },
+  } as Knex.Config);
+}
+
+export async function migrateLatest(db: Db): Promise<void> {
+  await db.migrate.latest({ migrationSource });
+}

@@ -1,0 +1,316 @@
+/**
+ * A local stand-in for Confluence Cloud, for tests and demos only (never imported by the app):
+ * - the install-key server (RS256 public keys by `kid`, like connect-install-keys.atlassian.com),
+ * - signed lifecycle calls and webhooks, signed exactly as Confluence signs them (atlassian-jwt),
+ * - the REST endpoints the app calls, with the payload shapes of the platform notes.
+ * Point the app at it with CONNECT_KEYS_CDN_URL=<url>/connect-keys and AC_HOST_WHITELIST=127.0.0.1.
+ */
+import { generateKeyPairSync, randomBytes, randomUUID } from "node:crypto";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import * as jwt from "atlassian-jwt";
+
+export interface FakeUser {
+  accountId: string;
+  displayName: string;
+  accountType?: "atlassian" | "app";
+  /** Confluence admin (`administer` on `application`). */
+  admin?: boolean;
+  groups?: string[];
+}
+
+export interface FakeSpace {
+  key: string;
+  name: string;
+  /** Account ids and group names with `administer` on the space. */
+  admins?: { users?: string[]; groups?: string[] };
+}
+
+export interface SignedResponse {
+  status: number;
+  body: string;
+  json(): unknown;
+}
+
+/** Public keys of every fake in this process, so one key server can serve several tenants. */
+const KEY_RING = new Map<string, string>();
+
+export class FakeConfluence {
+  readonly clientKey: string;
+  sharedSecret: string;
+  readonly kid = `fake-kid-${randomUUID()}`;
+  private readonly privateKey: string;
+  private readonly publicKey: string;
+  private server?: http.Server;
+  url = "";
+  users = new Map<string, FakeUser>();
+  spaces = new Map<string, FakeSpace>();
+  /** Requests the app made to the REST API, newest last (for assertions on paging, retries). */
+  readonly requests: { method: string; path: string }[] = [];
+
+  constructor(opts: { clientKey?: string; sharedSecret?: string } = {}) {
+    this.clientKey = opts.clientKey ?? `fake-client-${randomUUID()}`;
+    this.sharedSecret = opts.sharedSecret ?? randomBytes(32).toString("hex");
+    const pair = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    this.privateKey = pair.privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+    this.publicKey = pair.publicKey.export({ type: "spki", format: "pem" }).toString();
+    KEY_RING.set(this.kid, this.publicKey);
+  }
+
+  async start(): Promise<this> {
+    this.server = http.createServer((req, res) => this.handle(req, res));
+    await new Promise<void>((resolve) => this.server?.listen(0, "127.0.0.1", resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      if (!this.server) return resolve();
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  /** What the app sets as CONNECT_KEYS_CDN_URL. */
+  get keysUrl(): string {
+    return `${this.url}/connect-keys`;
+  }
+
+  /** The tenant's base URL (REST calls from the app land on this fake). */
+  get baseUrl(): string {
+    return `${this.url}/wiki`;
+  }
+
+  installPayload(eventType: "installed" | "uninstalled" = "installed") {
+    return {
+      key: "activity-report-for-confluence",
+      clientKey: this.clientKey,
+      sharedSecret: this.sharedSecret,
+      serverVersion: "6452",
+      pluginsVersion: "1001.0.0-SNAPSHOT",
+      baseUrl: this.baseUrl,
+      displayUrl: this.baseUrl,
+      productType: "confluence",
+      description: "Fake Confluence",
+      eventType,
+    };
+  }
+
+  /** An RS256 lifecycle token, as Confluence signs installs (key served at keysUrl/kid). */
+  lifecycleToken(
+    appBaseUrl: string,
+    path: string,
+    overrides: { iss?: string; aud?: string; kid?: string; privateKey?: string; exp?: number } = {},
+  ): string {
+    const now = Math.floor(Date.now() / 1000);
+    return jwt.encodeAsymmetric(
+      {
+        iss: overrides.iss ?? this.clientKey,
+        aud: [overrides.aud ?? appBaseUrl],
+        iat: now,
+        exp: overrides.exp ?? now + 180,
+        qsh: jwt.createQueryStringHash(jwt.fromMethodAndUrl("POST", path)),
+      },
+      overrides.privateKey ?? this.privateKey,
+      jwt.AsymmetricAlgorithm.RS256,
+      { kid: overrides.kid ?? this.kid },
+    );
+  }
+
+  /** Signs an app-bound request with the tenant's shared secret (HS256, with `qsh`). */
+  signRequest(
+    method: string,
+    pathAndQuery: string,
+    opts: { secret?: string; iss?: string; sub?: string; exp?: number; qshPath?: string } = {},
+  ): string {
+    const now = Math.floor(Date.now() / 1000);
+    const claims: Record<string, unknown> = {
+      iss: opts.iss ?? this.clientKey,
+      iat: now,
+      exp: opts.exp ?? now + 180,
+      qsh: jwt.createQueryStringHash(jwt.fromMethodAndUrl(method, opts.qshPath ?? pathAndQuery)),
+    };
+    if (opts.sub) claims.sub = opts.sub;
+    return jwt.encodeSymmetric(claims, opts.secret ?? this.sharedSecret);
+  }
+
+  /** A context token as `AP.context.getToken()` returns it (qsh = "context-qsh"). */
+  contextToken(accountId: string, opts: { secret?: string; exp?: number } = {}): string {
+    const now = Math.floor(Date.now() / 1000);
+    return jwt.encodeSymmetric(
+      { iss: this.clientKey, sub: accountId, iat: now, exp: opts.exp ?? now + 900, qsh: "context-qsh" },
+      opts.secret ?? this.sharedSecret,
+    );
+  }
+
+  /** POST /installed to the app, signed (RS256). */
+  install(appBaseUrl: string, opts: { token?: string | null; body?: object } = {}) {
+    const token = opts.token === undefined ? this.lifecycleToken(appBaseUrl, "/installed") : opts.token;
+    return post(`${appBaseUrl}/installed`, opts.body ?? this.installPayload(), token);
+  }
+
+  /** POST /uninstalled to the app, signed (RS256). */
+  uninstall(appBaseUrl: string) {
+    const token = this.lifecycleToken(appBaseUrl, "/uninstalled");
+    return post(`${appBaseUrl}/uninstalled`, this.installPayload("uninstalled"), token);
+  }
+
+  /** POST /webhooks/<event> to the app, signed like Confluence (HS256, iss = clientKey). */
+  sendWebhook(
+    appBaseUrl: string,
+    event: string,
+    body: unknown,
+    opts: { token?: string | null; rawBody?: string } = {},
+  ) {
+    const path = `/webhooks/${event}`;
+    const token = opts.token === undefined ? this.signRequest("POST", path) : opts.token;
+    return post(`${appBaseUrl}${path}`, opts.rawBody ?? body, token);
+  }
+
+  // ---- REST API (what the app calls; signed by the app as itself) ----
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const url = new URL(req.url ?? "/", this.url);
+    this.requests.push({ method: req.method ?? "GET", path: `${url.pathname}${url.search}` });
+    const send = (status: number, body: unknown) => {
+      res.writeHead(status, { "content-type": "application/json" });
+      res.end(JSON.stringify(body));
+    };
+    if (url.pathname.startsWith("/connect-keys/")) {
+      const kid = decodeURIComponent(url.pathname.slice("/connect-keys/".length));
+      const key = KEY_RING.get(kid);
+      if (!key) return send(404, { message: "no such key" });
+      res.writeHead(200, { "content-type": "text/plain" });
+      res.end(key);
+      return;
+    }
+    if (!this.verifyAppToken(req, url)) return send(401, { message: "Unauthorized" });
+
+    const path = url.pathname;
+    if (path === "/wiki/rest/api/user/bulk") {
+      const ids = url.searchParams.getAll("accountId");
+      if (ids.length > 100) return send(400, { message: "at most 100 accountIds" });
+      const results = ids.flatMap((id) => {
+        const u = this.users.get(id);
+        return u ? [this.userJson(u)] : [];
+      });
+      return send(200, { results, start: 0, limit: 100, size: results.length });
+    }
+    if (path === "/wiki/rest/api/user") {
+      const u = this.users.get(url.searchParams.get("accountId") ?? "");
+      if (!u) return send(404, { statusCode: 404, message: "No user found" });
+      const json: Record<string, unknown> = this.userJson(u);
+      if (url.searchParams.get("expand")?.includes("operations")) {
+        json.operations = [
+          { operation: "use", targetType: "application" },
+          ...(u.admin ? [{ operation: "administer", targetType: "application" }] : []),
+        ];
+      }
+      return send(200, json);
+    }
+    if (path === "/wiki/rest/api/user/memberof") {
+      const u = this.users.get(url.searchParams.get("accountId") ?? "");
+      if (!u) return send(404, { statusCode: 404, message: "No user found" });
+      return send(200, this.page((u.groups ?? []).map((g) => this.groupJson(g)), url));
+    }
+    if (path === "/wiki/rest/api/group") {
+      const names = [...new Set([...this.users.values()].flatMap((u) => u.groups ?? []))].sort();
+      return send(200, this.page(names.map((g) => this.groupJson(g)), url));
+    }
+    const members = path.match(/^\/wiki\/rest\/api\/group\/([^/]+)\/membersByGroupId$/);
+    if (members) {
+      const name = groupNameFromId(decodeURIComponent(members[1] ?? ""));
+      const users = [...this.users.values()].filter((u) => (u.groups ?? []).includes(name));
+      return send(200, this.page(users.map((u) => this.userJson(u)), url));
+    }
+    const space = path.match(/^\/wiki\/rest\/api\/space\/([^/]+)$/);
+    if (space) {
+      const s = this.spaces.get(decodeURIComponent(space[1] ?? ""));
+      if (!s) return send(404, { statusCode: 404, message: "No space found" });
+      const permissions = [
+        ...(s.admins?.users ?? []).map((accountId) => ({
+          operation: { operation: "administer", targetType: "space" },
+          subjects: { user: { results: [this.userJson(this.users.get(accountId) ?? { accountId, displayName: accountId })], size: 1 } },
+        })),
+        ...(s.admins?.groups ?? []).map((g) => ({
+          operation: { operation: "administer", targetType: "space" },
+          subjects: { group: { results: [this.groupJson(g)], size: 1 } },
+        })),
+      ];
+      return send(200, { id: 1, key: s.key, name: s.name, type: "global", permissions });
+    }
+    if (path === "/wiki/rest/atlassian-connect/latest/report-accounts" && req.method === "POST") {
+      res.writeHead(204, { "Cycle-Period": "604800" });
+      res.end();
+      return;
+    }
+    send(404, { statusCode: 404, message: `Fake Confluence has no ${req.method} ${path}` });
+  }
+
+  /** REST calls from the app are JWT-signed with the shared secret, qsh over the path after /wiki. */
+  private verifyAppToken(req: http.IncomingMessage, url: URL): boolean {
+    const header = req.headers.authorization ?? "";
+    if (!header.startsWith("JWT ")) return false;
+    try {
+      const claims = jwt.decodeSymmetric(header.slice(4), this.sharedSecret, jwt.SymmetricAlgorithm.HS256);
+      const method = req.method ?? "GET";
+      const full = `${url.pathname}${url.search}`;
+      const candidates = [full, full.replace(/^\/wiki/, "")].map((p) =>
+        jwt.createQueryStringHash(jwt.fromMethodAndUrl(method, p)),
+      );
+      return candidates.includes(claims.qsh);
+    } catch {
+      return false;
+    }
+  }
+
+  private page<T>(all: T[], url: URL) {
+    const start = Number(url.searchParams.get("start") ?? 0);
+    const limit = Math.min(Number(url.searchParams.get("limit") ?? 25), 200);
+    const results = all.slice(start, start + limit);
+    return { results, start, limit, size: results.length, _links: start + limit < all.length ? { next: "more" } : {} };
+  }
+
+  private userJson(u: FakeUser) {
+    return {
+      type: "known",
+      accountId: u.accountId,
+      accountType: u.accountType ?? "atlassian",
+      email: "",
+      publicName: u.displayName,
+      displayName: u.displayName,
+      profilePicture: {
+        path: `/wiki/aa-avatar/${encodeURIComponent(u.accountId)}`,
+        width: 48,
+        height: 48,
+        isDefault: false,
+      },
+      _links: { self: `${this.baseUrl}/rest/api/user?accountId=${encodeURIComponent(u.accountId)}` },
+    };
+  }
+
+  private groupJson(name: string) {
+    return { type: "group", name, id: groupIdFromName(name) };
+  }
+}
+
+export function groupIdFromName(name: string): string {
+  return `group-${Buffer.from(name).toString("hex")}`;
+}
+
+function groupNameFromId(id: string): string {
+  return Buffer.from(id.replace(/^group-/, ""), "hex").toString();
+}
+
+async function post(url: string, body: unknown, token: string | null): Promise<SignedResponse> {
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (token) headers.authorization = `JWT ${token}`;
+  const res = await fetch(url, {
+    method: "POST",
+    headers,
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text, json: () => JSON.parse(text) };
+}

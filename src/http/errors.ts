@@ -1,0 +1,91 @@
+import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from "express";
+import type { Logger } from "../log.js";
+
+/** An error whose status and code are safe to show the caller. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function sendError(res: Response, status: number, code: string, message: string): void {
+  res.status(status).json({ error: { code, message } });
+}
+
+/** Lets async handlers throw: every rejection goes to the one error handler. */
+export function asyncHandler(
+  fn: (req: Request, res: Response, next: NextFunction) => Promise<unknown>,
+): RequestHandler {
+  return (req, res, next) => {
+    fn(req, res, next).catch(next);
+  };
+}
+
+interface Classified {
+  status: number;
+  code: string;
+  message: string;
+  /** Unexpected: log in full at error level. */
+  unexpected?: boolean;
+}
+
+const UNAVAILABLE_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "57P01", "57P03", "53300"]);
+
+export function isStorageUnavailable(error: unknown): boolean {
+  if (typeof error !== "object" || error === null) return false;
+  const e = error as { code?: unknown; name?: unknown; message?: unknown };
+  if (e.name === "KnexTimeoutError") return true;
+  if (typeof e.code === "string" && UNAVAILABLE_CODES.has(e.code)) return true;
+  return typeof e.message === "string" && /Connection terminated|Client has encountered a connection error/.test(e.message);
+}
+
+function classify(error: unknown): Classified {
+  if (error instanceof HttpError) return { status: error.status, code: error.code, message: error.message };
+  if (typeof error === "object" && error !== null) {
+    const e = error as { type?: unknown; status?: unknown; code?: unknown; message?: unknown };
+    // body-parser
+    if (e.type === "entity.too.large") {
+      return { status: 413, code: "payload_too_large", message: "The request body is larger than 1 MB." };
+    }
+    if (e.type === "entity.parse.failed") {
+      return { status: 400, code: "invalid_json", message: "The request body is not valid JSON." };
+    }
+    if (typeof e.type === "string" && typeof e.status === "number" && e.status < 500) {
+      return { status: e.status, code: "bad_request", message: String(e.message ?? "Bad request") };
+    }
+    if (isStorageUnavailable(error)) {
+      return { status: 503, code: "storage_unavailable", message: "The database is unavailable; try again later." };
+    }
+    // ACE's authentication middleware (expressErrorHandling) passes { code, message }.
+    if (typeof e.code === "number" && typeof e.message === "string") {
+      if (e.code === 500 && e.message.startsWith("Could not lookup stored client data")) {
+        return { status: 503, code: "storage_unavailable", message: "The database is unavailable; try again later." };
+      }
+      if (e.code >= 400 && e.code < 500) {
+        return { status: 401, code: "unauthenticated", message: e.message };
+      }
+    }
+  }
+  return { status: 500, code: "internal_error", message: "Something went wrong on our side.", unexpected: true };
+}
+
+/** The one error handler: known errors keep their status and code, unknown ones are hidden. */
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (error, req, res, _next) => {
+    const c = classify(error);
+    const line = { method: req.method, path: req.path, status: c.status, code: c.code };
+    if (c.unexpected) logger.error({ ...line, err: error }, "request failed");
+    else if (c.status >= 500) logger.error({ ...line, err: error }, c.message);
+    else logger.warn(line, c.message);
+    if (res.headersSent) return;
+    sendError(res, c.status, c.code, c.message);
+  };
+}
+
+export const notFound: RequestHandler = (req, _res, next) => {
+  next(new HttpError(404, "not_found", `No route for ${req.method} ${req.path}`));
+};
