@@ -17,7 +17,7 @@ export interface RunningServer {
  * that port 0 (tests) gives a known base URL before the descriptor is built.
  */
 export async function start(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<RunningServer> {
-  const db = await createDb(config.database);
+  const db = await createDb(config.database, logger);
   await migrateLatest(db);
 
   let handler: http.RequestListener = (_req, res) => {

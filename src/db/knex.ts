@@ -3,6 +3,7 @@ import knexFactory, { type Knex } from "knex";
 import ClientPgLite from "knex-pglite";
 import { migrationSource } from "../../migrations/index.js";
 import type { Config } from "../config.js";
+import type { Logger } from "../log.js";
 
 export type Db = Knex;
 
@@ -11,9 +12,18 @@ export type Db = Knex;
  * embedded PGlite stored on disk (so `npm install && npm start` needs nothing else).
  * Queries cast dates and counts in SQL, so both backends return the same JavaScript values.
  */
-export async function createDb(database: Config["database"]): Promise<Db> {
+export async function createDb(database: Config["database"], logger?: Logger): Promise<Db> {
+  const log = logger?.child({ component: "knex" });
+  // knex prints pool and connection trouble with console.* unless given a logger.
+  const knexLog = log && {
+    warn: (m: unknown) => log.warn(String(m)),
+    error: (m: unknown) => log.error(String(m)),
+    deprecate: (m: unknown) => log.warn(String(m)),
+    debug: (m: unknown) => log.debug(String(m)),
+  };
   if (database.kind === "postgres") {
     return knexFactory({
+      log: knexLog,
       client: "pg",
       connection: database.url,
       pool: { min: 0, max: database.poolMax },
@@ -23,6 +33,7 @@ export async function createDb(database: Config["database"]): Promise<Db> {
   }
   await mkdir(database.dataDir, { recursive: true });
   return knexFactory({
+    log: knexLog,
     client: ClientPgLite,
     dialect: "postgres",
     connection: { filename: database.dataDir },

@@ -51,7 +51,9 @@ export interface TestApp {
  * Starts a fake Confluence and the real app (port 0, fresh database) wired to it, the way
  * CONNECT_KEYS_CDN_URL and AC_HOST_WHITELIST point a real deployment's tests at local keys.
  */
-export async function startTestApp(opts: { env?: Record<string, string> } = {}): Promise<TestApp> {
+export async function startTestApp(
+  opts: { env?: Record<string, string>; /** reach PostgreSQL through this local port */ viaPort?: number } = {},
+): Promise<TestApp> {
   const fake = await new FakeConfluence().start();
   process.env.CONNECT_KEYS_CDN_URL = fake.keysUrl; // ACE reads this itself
   const { database, drop } = await freshDatabase();
@@ -62,9 +64,16 @@ export async function startTestApp(opts: { env?: Record<string, string> } = {}):
       done();
     },
   });
+  let appDatabase = database;
+  if (opts.viaPort && database.kind === "postgres") {
+    const url = new URL(database.url);
+    url.hostname = "127.0.0.1";
+    url.port = String(opts.viaPort);
+    appDatabase = { ...database, url: url.toString() };
+  }
   const config: Config = {
     ...loadConfig({ NODE_ENV: "test", PORT: "0", AC_HOST_WHITELIST: "127.0.0.1", ...opts.env }),
-    database,
+    database: appDatabase,
   };
   const running = await start(config, createLogger("debug", sink));
   return {
