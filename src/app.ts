@@ -1,8 +1,8 @@
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import express, { type Express } from "express";
 import handlebars from "handlebars";
 import helmet from "helmet";
-import { readFile } from "node:fs/promises";
 import { type Config, ROOT_DIR } from "./config.js";
 import { type Addon, setupConnect } from "./connect/addon.js";
 import { KnexStore } from "./connect/knex-store.js";
@@ -54,7 +54,9 @@ export async function createApp(deps: {
       await db.raw("SELECT 1");
       res.json({ status: "ok" });
     } catch {
-      res.status(503).json({ error: { code: "storage_unavailable", message: "database unreachable" } });
+      res
+        .status(503)
+        .json({ error: { code: "storage_unavailable", message: "database unreachable" } });
     }
   });
   app.use("/vendor/css-reset.css", (_req, res) =>
@@ -63,7 +65,10 @@ export async function createApp(deps: {
   app.use(express.static(path.join(ROOT_DIR, "public"), { index: false }));
 
   // Webhooks read their own raw body; everything after this gets parsed JSON (max 1 MB).
-  app.use("/webhooks", webhookRouter({ authenticate: addon.authenticate(), store, ingestor, logger }));
+  app.use(
+    "/webhooks",
+    webhookRouter({ authenticate: addon.authenticate(), store, ingestor, logger }),
+  );
   app.use(express.json({ limit: "1mb" }));
   app.use(lifecycleRouter({ addon, store, logger }));
   app.use("/pages", pagesRouter({ addon, store, db }));

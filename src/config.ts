@@ -36,7 +36,9 @@ export interface Config {
   port: number;
   /** Base URL Confluence reaches the app at; undefined means http://localhost:<bound port>. */
   localBaseUrl: string | undefined;
-  database: { kind: "postgres"; url: string; poolMax: number } | { kind: "pglite"; dataDir: string };
+  database:
+    | { kind: "postgres"; url: string; poolMax: number }
+    | { kind: "pglite"; dataDir: string };
   connectKeysCdnUrl: string | undefined;
   hostWhitelist: string | undefined;
   acOpts: string;
@@ -55,7 +57,9 @@ export function loadConfig(env: NodeJS.ProcessEnv | Env = process.env): Config {
   if (e.NODE_ENV === "production") {
     // ACE skips authentication entirely with these: never in production.
     if (/no-auth|no-token-verfication/.test(e.AC_OPTS)) {
-      throw new Error("Invalid configuration: AC_OPTS must not disable authentication in production");
+      throw new Error(
+        "Invalid configuration: AC_OPTS must not disable authentication in production",
+      );
     }
     if (e.BENCH_NO_STORE) {
       throw new Error("Invalid configuration: BENCH_NO_STORE is for benchmarks, not production");

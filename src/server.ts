@@ -16,7 +16,10 @@ export interface RunningServer {
  * Opens the database, runs migrations, listens, and mounts the app. Listening comes first so
  * that port 0 (tests) gives a known base URL before the descriptor is built.
  */
-export async function start(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<RunningServer> {
+export async function start(
+  config: Config,
+  logger: Logger = createLogger(config.logLevel),
+): Promise<RunningServer> {
   const db = await createDb(config.database, logger);
   await migrateLatest(db);
 

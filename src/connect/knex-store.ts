@@ -149,9 +149,10 @@ export class KnexStore {
   }
 
   async deleteAssociation(forgeInstallationId: string): Promise<void> {
-    await this.db.raw("UPDATE tenant SET forge_installation_id = NULL WHERE forge_installation_id = ?", [
-      forgeInstallationId,
-    ]);
+    await this.db.raw(
+      "UPDATE tenant SET forge_installation_id = NULL WHERE forge_installation_id = ?",
+      [forgeInstallationId],
+    );
   }
 
   async getClientSettingsForForgeInstallation(

@@ -18,7 +18,9 @@ export function lifecycleRouter(deps: { addon: Addon; store: KnexStore; logger: 
     asyncHandler(async (req, res) => {
       const body: unknown = req.body;
       const clientKey =
-        typeof body === "object" && body !== null && "clientKey" in body ? body.clientKey : undefined;
+        typeof body === "object" && body !== null && "clientKey" in body
+          ? body.clientKey
+          : undefined;
       if (typeof clientKey !== "string") {
         throw new HttpError(400, "invalid_body", "clientKey is required");
       }

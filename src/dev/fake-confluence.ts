@@ -32,6 +32,10 @@ export interface SignedResponse {
   json(): unknown;
 }
 
+/** Marks a handled response (every branch of the router must answer). */
+const SENT = Symbol("sent");
+type Sent = typeof SENT;
+
 /** Public keys of every fake in this process, so one key server can serve several tenants. */
 const KEY_RING = new Map<string, string>();
 
@@ -139,14 +143,21 @@ export class FakeConfluence {
   contextToken(accountId: string, opts: { secret?: string; exp?: number } = {}): string {
     const now = Math.floor(Date.now() / 1000);
     return jwt.encodeSymmetric(
-      { iss: this.clientKey, sub: accountId, iat: now, exp: opts.exp ?? now + 900, qsh: "context-qsh" },
+      {
+        iss: this.clientKey,
+        sub: accountId,
+        iat: now,
+        exp: opts.exp ?? now + 900,
+        qsh: "context-qsh",
+      },
       opts.secret ?? this.sharedSecret,
     );
   }
 
   /** POST /installed to the app, signed (RS256). */
   install(appBaseUrl: string, opts: { token?: string | null; body?: object } = {}) {
-    const token = opts.token === undefined ? this.lifecycleToken(appBaseUrl, "/installed") : opts.token;
+    const token =
+      opts.token === undefined ? this.lifecycleToken(appBaseUrl, "/installed") : opts.token;
     return post(`${appBaseUrl}/installed`, opts.body ?? this.installPayload(), token);
   }
 
@@ -170,12 +181,13 @@ export class FakeConfluence {
 
   // ---- REST API (what the app calls; signed by the app as itself) ----
 
-  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+  private handle(req: http.IncomingMessage, res: http.ServerResponse): Sent {
     const url = new URL(req.url ?? "/", this.url);
     this.requests.push({ method: req.method ?? "GET", path: `${url.pathname}${url.search}` });
-    const send = (status: number, body: unknown) => {
+    const send = (status: number, body: unknown): Sent => {
       res.writeHead(status, { "content-type": "application/json" });
       res.end(JSON.stringify(body));
+      return SENT;
     };
     if (url.pathname.startsWith("/connect-keys/")) {
       const kid = decodeURIComponent(url.pathname.slice("/connect-keys/".length));
@@ -183,7 +195,7 @@ export class FakeConfluence {
       if (!key) return send(404, { message: "no such key" });
       res.writeHead(200, { "content-type": "text/plain" });
       res.end(key);
-      return;
+      return SENT;
     }
     if (!this.verifyAppToken(req, url)) return send(401, { message: "Unauthorized" });
 
@@ -212,17 +224,35 @@ export class FakeConfluence {
     if (path === "/wiki/rest/api/user/memberof") {
       const u = this.users.get(url.searchParams.get("accountId") ?? "");
       if (!u) return send(404, { statusCode: 404, message: "No user found" });
-      return send(200, this.page((u.groups ?? []).map((g) => this.groupJson(g)), url));
+      return send(
+        200,
+        this.page(
+          (u.groups ?? []).map((g) => this.groupJson(g)),
+          url,
+        ),
+      );
     }
     if (path === "/wiki/rest/api/group") {
       const names = [...new Set([...this.users.values()].flatMap((u) => u.groups ?? []))].sort();
-      return send(200, this.page(names.map((g) => this.groupJson(g)), url));
+      return send(
+        200,
+        this.page(
+          names.map((g) => this.groupJson(g)),
+          url,
+        ),
+      );
     }
     const members = path.match(/^\/wiki\/rest\/api\/group\/([^/]+)\/membersByGroupId$/);
     if (members) {
       const name = groupNameFromId(decodeURIComponent(members[1] ?? ""));
       const users = [...this.users.values()].filter((u) => (u.groups ?? []).includes(name));
-      return send(200, this.page(users.map((u) => this.userJson(u)), url));
+      return send(
+        200,
+        this.page(
+          users.map((u) => this.userJson(u)),
+          url,
+        ),
+      );
     }
     const space = path.match(/^\/wiki\/rest\/api\/space\/([^/]+)$/);
     if (space) {
@@ -231,7 +261,14 @@ export class FakeConfluence {
       const permissions = [
         ...(s.admins?.users ?? []).map((accountId) => ({
           operation: { operation: "administer", targetType: "space" },
-          subjects: { user: { results: [this.userJson(this.users.get(accountId) ?? { accountId, displayName: accountId })], size: 1 } },
+          subjects: {
+            user: {
+              results: [
+                this.userJson(this.users.get(accountId) ?? { accountId, displayName: accountId }),
+              ],
+              size: 1,
+            },
+          },
         })),
         ...(s.admins?.groups ?? []).map((g) => ({
           operation: { operation: "administer", targetType: "space" },
@@ -243,9 +280,9 @@ export class FakeConfluence {
     if (path === "/wiki/rest/atlassian-connect/latest/report-accounts" && req.method === "POST") {
       res.writeHead(204, { "Cycle-Period": "604800" });
       res.end();
-      return;
+      return SENT;
     }
-    send(404, { statusCode: 404, message: `Fake Confluence has no ${req.method} ${path}` });
+    return send(404, { statusCode: 404, message: `Fake Confluence has no ${req.method} ${path}` });
   }
 
   /** REST calls from the app are JWT-signed with the shared secret, qsh over the path after /wiki. */
@@ -253,7 +290,11 @@ export class FakeConfluence {
     const header = req.headers.authorization ?? "";
     if (!header.startsWith("JWT ")) return false;
     try {
-      const claims = jwt.decodeSymmetric(header.slice(4), this.sharedSecret, jwt.SymmetricAlgorithm.HS256);
+      const claims = jwt.decodeSymmetric(
+        header.slice(4),
+        this.sharedSecret,
+        jwt.SymmetricAlgorithm.HS256,
+      );
       const method = req.method ?? "GET";
       const full = `${url.pathname}${url.search}`;
       const candidates = [full, full.replace(/^\/wiki/, "")].map((p) =>
@@ -269,7 +310,13 @@ export class FakeConfluence {
     const start = Number(url.searchParams.get("start") ?? 0);
     const limit = Math.min(Number(url.searchParams.get("limit") ?? 25), 200);
     const results = all.slice(start, start + limit);
-    return { results, start, limit, size: results.length, _links: start + limit < all.length ? { next: "more" } : {} };
+    return {
+      results,
+      start,
+      limit,
+      size: results.length,
+      _links: start + limit < all.length ? { next: "more" } : {},
+    };
   }
 
   private userJson(u: FakeUser) {
@@ -286,7 +333,9 @@ export class FakeConfluence {
         height: 48,
         isDefault: false,
       },
-      _links: { self: `${this.baseUrl}/rest/api/user?accountId=${encodeURIComponent(u.accountId)}` },
+      _links: {
+        self: `${this.baseUrl}/rest/api/user?accountId=${encodeURIComponent(u.accountId)}`,
+      },
     };
   }
 

@@ -119,7 +119,9 @@ export function parseWebhookBody(raw: Buffer | string): WebhookFacts {
         cleanText(content.type, 64) ??
         (contentKey === "labeled" || contentKey === undefined ? null : contentKey))
       : null,
-    title: content ? (cleanText(content.title, MAX_TITLE) ?? cleanText(content.name, MAX_TITLE)) : null,
+    title: content
+      ? (cleanText(content.title, MAX_TITLE) ?? cleanText(content.name, MAX_TITLE))
+      : null,
   };
 }
 

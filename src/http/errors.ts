@@ -33,23 +33,39 @@ interface Classified {
   unexpected?: boolean;
 }
 
-const UNAVAILABLE_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "57P01", "57P03", "53300"]);
+const UNAVAILABLE_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "57P01",
+  "57P03",
+  "53300",
+]);
 
 export function isStorageUnavailable(error: unknown): boolean {
   if (typeof error !== "object" || error === null) return false;
   const e = error as { code?: unknown; name?: unknown; message?: unknown };
   if (e.name === "KnexTimeoutError") return true;
   if (typeof e.code === "string" && UNAVAILABLE_CODES.has(e.code)) return true;
-  return typeof e.message === "string" && /Connection terminated|Client has encountered a connection error/.test(e.message);
+  return (
+    typeof e.message === "string" &&
+    /Connection terminated|Client has encountered a connection error/.test(e.message)
+  );
 }
 
 function classify(error: unknown): Classified {
-  if (error instanceof HttpError) return { status: error.status, code: error.code, message: error.message };
+  if (error instanceof HttpError)
+    return { status: error.status, code: error.code, message: error.message };
   if (typeof error === "object" && error !== null) {
     const e = error as { type?: unknown; status?: unknown; code?: unknown; message?: unknown };
     // body-parser
     if (e.type === "entity.too.large") {
-      return { status: 413, code: "payload_too_large", message: "The request body is larger than 1 MB." };
+      return {
+        status: 413,
+        code: "payload_too_large",
+        message: "The request body is larger than 1 MB.",
+      };
     }
     if (e.type === "entity.parse.failed") {
       return { status: 400, code: "invalid_json", message: "The request body is not valid JSON." };
@@ -58,19 +74,32 @@ function classify(error: unknown): Classified {
       return { status: e.status, code: "bad_request", message: String(e.message ?? "Bad request") };
     }
     if (isStorageUnavailable(error)) {
-      return { status: 503, code: "storage_unavailable", message: "The database is unavailable; try again later." };
+      return {
+        status: 503,
+        code: "storage_unavailable",
+        message: "The database is unavailable; try again later.",
+      };
     }
     // ACE's authentication middleware (expressErrorHandling) passes { code, message }.
     if (typeof e.code === "number" && typeof e.message === "string") {
       if (e.code === 500 && e.message.startsWith("Could not lookup stored client data")) {
-        return { status: 503, code: "storage_unavailable", message: "The database is unavailable; try again later." };
+        return {
+          status: 503,
+          code: "storage_unavailable",
+          message: "The database is unavailable; try again later.",
+        };
       }
       if (e.code >= 400 && e.code < 500) {
         return { status: 401, code: "unauthenticated", message: e.message };
       }
     }
   }
-  return { status: 500, code: "internal_error", message: "Something went wrong on our side.", unexpected: true };
+  return {
+    status: 500,
+    code: "internal_error",
+    message: "Something went wrong on our side.",
+    unexpected: true,
+  };
 }
 
 /** The one error handler: known errors keep their status and code, unknown ones are hidden. */

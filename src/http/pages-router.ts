@@ -18,7 +18,8 @@ export function pagesRouter(deps: { addon: Addon; store: KnexStore; db: Db }) {
     asyncHandler(async (req: Request, res) => {
       const clientKey = (req as Request & { context?: { clientKey?: string } }).context?.clientKey;
       const tenant = clientKey ? await deps.store.getTenant(clientKey) : null;
-      if (!tenant) throw new HttpError(401, "unauthenticated", "This site has not installed the app.");
+      if (!tenant)
+        throw new HttpError(401, "unauthenticated", "This site has not installed the app.");
       const query = deps.db("event").where({ tenant_id: tenant.id });
       if (spaceKey !== null) {
         query.whereIn(

@@ -4,8 +4,8 @@ import { occurredAt, PayloadError, parseWebhookBody } from "../events/payload.js
 import { EVENT_TYPES, type Webhook, webhookByEvent } from "../events/types.js";
 import { asyncHandler, HttpError, isStorageUnavailable } from "../http/errors.js";
 import type { Logger } from "../log.js";
-import type { Ingestor } from "./ingestor.js";
 import { QueueFullError } from "./group-commit.js";
+import type { Ingestor } from "./ingestor.js";
 import { DEFAULT_TRACKING_POLICY, isTracked } from "./tracking-policy.js";
 
 interface Deps {
@@ -57,7 +57,8 @@ export function webhookRouter({ authenticate, store, ingestor, logger }: Deps): 
       const { webhook, rawBody } = res.locals as unknown as WebhookLocals;
       const clientKey = (req as Request & { context?: { clientKey?: unknown } }).context?.clientKey;
       const tenant = typeof clientKey === "string" ? await store.getTenant(clientKey) : null;
-      if (!tenant) throw new HttpError(401, "unauthenticated", "This site has not installed the app.");
+      if (!tenant)
+        throw new HttpError(401, "unauthenticated", "This site has not installed the app.");
 
       let facts: ReturnType<typeof parseWebhookBody>;
       try {
@@ -88,8 +89,15 @@ export function webhookRouter({ authenticate, store, ingestor, logger }: Deps): 
         });
       } catch (error) {
         if (error instanceof QueueFullError || isStorageUnavailable(error)) {
-          logger.warn({ event: webhook.event, err: error }, "webhook not stored: storage unavailable");
-          throw new HttpError(503, "storage_unavailable", "The event could not be stored; it was not recorded.");
+          logger.warn(
+            { event: webhook.event, err: error },
+            "webhook not stored: storage unavailable",
+          );
+          throw new HttpError(
+            503,
+            "storage_unavailable",
+            "The event could not be stored; it was not recorded.",
+          );
         }
         throw error;
       }
@@ -97,6 +105,14 @@ export function webhookRouter({ authenticate, store, ingestor, logger }: Deps): 
     }),
   );
 
-  router.use((req, _res, next) => next(new HttpError(404, "not_found", `No route for ${req.method} ${req.originalUrl.split("?")[0]}`)));
+  router.use((req, _res, next) =>
+    next(
+      new HttpError(
+        404,
+        "not_found",
+        `No route for ${req.method} ${req.originalUrl.split("?")[0]}`,
+      ),
+    ),
+  );
   return router;
 }

@@ -143,10 +143,9 @@ async function resolveIds(
     SELECT tenant_id, id, nkey FROM existing
     UNION ALL
     SELECT tenant_id, id, nkey FROM inserted`;
-  const found = await trx.raw<{ rows: { tenant_id: number; id: number; nkey: string }[] }>(
-    sql,
-    [json],
-  );
+  const found = await trx.raw<{ rows: { tenant_id: number; id: number; nkey: string }[] }>(sql, [
+    json,
+  ]);
   for (const r of found.rows) ids.set(key(r.tenant_id, r.nkey), r.id);
 
   // A concurrent batch may have inserted a key after this statement's snapshot was taken.
@@ -164,7 +163,10 @@ async function resolveIds(
 }
 
 function upsertActors(trx: Knex.Transaction, events: NewEvent[]) {
-  const unique = new Map<string, { tenant_id: number; nkey: string; extra: { account_type: string } }>();
+  const unique = new Map<
+    string,
+    { tenant_id: number; nkey: string; extra: { account_type: string } }
+  >();
   for (const e of events) {
     unique.set(key(e.tenantId, e.accountId), {
       tenant_id: e.tenantId,
@@ -301,7 +303,9 @@ async function upsertUserDays(trx: Knex.Transaction, rows: StoredRow[]): Promise
     agg.counts[index] = (agg.counts[index] ?? 0) + 1;
   }
   const input = [...days.values()]
-    .sort((a, b) => a.tenant_id - b.tenant_id || a.actor_id - b.actor_id || (a.day < b.day ? -1 : 1))
+    .sort(
+      (a, b) => a.tenant_id - b.tenant_id || a.actor_id - b.actor_id || (a.day < b.day ? -1 : 1),
+    )
     .map((a) => ({
       tenant_id: a.tenant_id,
       actor_id: a.actor_id,
@@ -325,7 +329,10 @@ async function upsertUserDays(trx: Knex.Transaction, rows: StoredRow[]): Promise
 
 /** Site-wide events per quarter-hour and type. */
 async function upsertSiteQuarters(trx: Knex.Transaction, rows: StoredRow[]): Promise<void> {
-  const buckets = new Map<string, { tenant_id: number; bucket: string; type: number; events: number }>();
+  const buckets = new Map<
+    string,
+    { tenant_id: number; bucket: string; type: number; events: number }
+  >();
   for (const r of rows) {
     const ms = Date.parse(r.occurred_at);
     const bucket = new Date(ms - (ms % QUARTER_MS)).toISOString();
@@ -336,7 +343,8 @@ async function upsertSiteQuarters(trx: Knex.Transaction, rows: StoredRow[]): Pro
   }
   const input = [...buckets.values()].sort(
     (a, b) =>
-      a.tenant_id - b.tenant_id || (a.bucket < b.bucket ? -1 : a.bucket > b.bucket ? 1 : 0) ||
+      a.tenant_id - b.tenant_id ||
+      (a.bucket < b.bucket ? -1 : a.bucket > b.bucket ? 1 : 0) ||
       a.type - b.type,
   );
   await trx.raw(

@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from "node:crypto";
 import * as jwt from "atlassian-jwt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type TestApp, startTestApp } from "../support/harness.js";
+import { startTestApp, type TestApp } from "../support/harness.js";
 
 describe("lifecycle: signed install and uninstall", () => {
   let t: TestApp;
@@ -35,7 +35,10 @@ describe("lifecycle: signed install and uninstall", () => {
     const res = await t.fake.install(t.url, { token });
     expect(res.status).toBe(401);
     // A kid the key server does not know.
-    const unknownKid = t.fake.lifecycleToken(t.url, "/installed", { privateKey: foreign, kid: "nobody" });
+    const unknownKid = t.fake.lifecycleToken(t.url, "/installed", {
+      privateKey: foreign,
+      kid: "nobody",
+    });
     expect((await t.fake.install(t.url, { token: unknownKid })).status).toBe(401);
   });
 

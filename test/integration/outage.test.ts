@@ -1,7 +1,7 @@
 import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { payloadFor } from "../../src/dev/payloads.js";
-import { BACKEND, eventCount, type TestApp, startTestApp } from "../support/harness.js";
+import { BACKEND, eventCount, startTestApp, type TestApp } from "../support/harness.js";
 
 /**
  * A TCP proxy in front of the real PostgreSQL: closing it is a database outage as the app
@@ -36,7 +36,9 @@ class PgProxy {
     for (const s of this.sockets) s.destroy();
     const server = this.server;
     this.server = undefined;
-    await new Promise<void>((resolve) => (server?.listening ? server.close(() => resolve()) : resolve()));
+    await new Promise<void>((resolve) =>
+      server?.listening ? server.close(() => resolve()) : resolve(),
+    );
   }
 }
 
@@ -54,7 +56,10 @@ describe.skipIf(BACKEND !== "postgres")("database outage (PostgreSQL)", () => {
 
   beforeAll(async () => {
     const real = new URL(process.env.DATABASE_URL ?? "");
-    proxy = new PgProxy({ host: real.hostname, port: Number(real.port || 5432) }, await listenPort());
+    proxy = new PgProxy(
+      { host: real.hostname, port: Number(real.port || 5432) },
+      await listenPort(),
+    );
     await proxy.up();
     t = await startTestApp({ viaPort: proxy.port });
     expect((await t.fake.install(t.url)).status).toBe(204);
@@ -67,7 +72,11 @@ describe.skipIf(BACKEND !== "postgres")("database outage (PostgreSQL)", () => {
 
   it("while the database is down webhooks answer 503 and nothing half-written remains; afterwards ingestion resumes by itself", async () => {
     const send = (id: string) =>
-      t.fake.sendWebhook(t.url, "page_viewed", payloadFor("page_viewed", { accountId: "u1", contentId: id }));
+      t.fake.sendWebhook(
+        t.url,
+        "page_viewed",
+        payloadFor("page_viewed", { accountId: "u1", contentId: id }),
+      );
     expect((await send("1")).status).toBe(204);
     const before = await eventCount(t.db);
 

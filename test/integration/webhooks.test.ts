@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { FakeConfluence } from "../../src/dev/fake-confluence.js";
 import { expectedFacts, payloadFor } from "../../src/dev/payloads.js";
 import { EVENT_TYPES, WEBHOOKS } from "../../src/events/types.js";
-import { eventCount, type TestApp, startTestApp } from "../support/harness.js";
+import { eventCount, startTestApp, type TestApp } from "../support/harness.js";
 
 interface StoredEvent {
   account_id: string;
@@ -122,8 +122,14 @@ describe("webhooks: verify, validate, classify, commit, answer", () => {
 
     it("when a content id arrives as a number and later as a string, then it is one content row", async () => {
       const base = { userAccountId: "u-ids", timestamp: Date.now() };
-      await t.fake.sendWebhook(t.url, "page_viewed", { ...base, page: { id: 777001, title: "Old" } });
-      await t.fake.sendWebhook(t.url, "page_updated", { ...base, page: { id: "777001", title: "New" } });
+      await t.fake.sendWebhook(t.url, "page_viewed", {
+        ...base,
+        page: { id: 777001, title: "Old" },
+      });
+      await t.fake.sendWebhook(t.url, "page_updated", {
+        ...base,
+        page: { id: "777001", title: "New" },
+      });
       const rows = await t.db("content").where({ content_key: "777001" });
       expect(rows).toHaveLength(1);
       expect(rows[0].title).toBe("New");
@@ -161,10 +167,14 @@ describe("webhooks: verify, validate, classify, commit, answer", () => {
     it("when signed with a wrong secret, then 401", () =>
       refused(t.fake.signRequest("POST", "/webhooks/page_viewed", { secret: "not-the-secret" })));
     it("when the qsh is for another URL, then 401", () =>
-      refused(t.fake.signRequest("POST", "/webhooks/page_viewed", { qshPath: "/webhooks/page_created" })));
+      refused(
+        t.fake.signRequest("POST", "/webhooks/page_viewed", { qshPath: "/webhooks/page_created" }),
+      ));
     it("when the token has expired, then 401", () =>
       refused(
-        t.fake.signRequest("POST", "/webhooks/page_viewed", { exp: Math.floor(Date.now() / 1000) - 10 }),
+        t.fake.signRequest("POST", "/webhooks/page_viewed", {
+          exp: Math.floor(Date.now() / 1000) - 10,
+        }),
       ));
     it("when signed by another tenant's secret, then 401", async () => {
       const other = new FakeConfluence();

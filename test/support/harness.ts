@@ -4,16 +4,19 @@ import path from "node:path";
 import { Writable } from "node:stream";
 import knexFactory from "knex";
 import { type Config, loadConfig } from "../../src/config.js";
+import type { Db } from "../../src/db/knex.js";
+import { FakeConfluence } from "../../src/dev/fake-confluence.js";
 import { createLogger } from "../../src/log.js";
 import { start } from "../../src/server.js";
-import { FakeConfluence } from "../../src/dev/fake-confluence.js";
-import type { Db } from "../../src/db/knex.js";
 
 /** The backend tests run on: PostgreSQL when DATABASE_URL is set, PGlite otherwise. */
 export const BACKEND = process.env.DATABASE_URL ? "postgres" : "pglite";
 
 /** A fresh, empty database for one test file; dropped by the returned cleanup. */
-export async function freshDatabase(): Promise<{ database: Config["database"]; drop(): Promise<void> }> {
+export async function freshDatabase(): Promise<{
+  database: Config["database"];
+  drop(): Promise<void>;
+}> {
   const serverUrl = process.env.DATABASE_URL;
   if (!serverUrl) {
     const dataDir = await mkdtemp(path.join(tmpdir(), "activity-report-test-"));
@@ -52,7 +55,10 @@ export interface TestApp {
  * CONNECT_KEYS_CDN_URL and AC_HOST_WHITELIST point a real deployment's tests at local keys.
  */
 export async function startTestApp(
-  opts: { env?: Record<string, string>; /** reach PostgreSQL through this local port */ viaPort?: number } = {},
+  opts: {
+    env?: Record<string, string> /** reach PostgreSQL through this local port */;
+    viaPort?: number;
+  } = {},
 ): Promise<TestApp> {
   const fake = await new FakeConfluence().start();
   process.env.CONNECT_KEYS_CDN_URL = fake.keysUrl; // ACE reads this itself
