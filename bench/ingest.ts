@@ -7,7 +7,9 @@
  * Runs alternate between the two so that both share the machine's noise.
  *
  * Env: BENCH_DATABASE_URL (admin URL, default postgres://postgres@127.0.0.1:5432/postgres),
- * BENCH_CONCURRENCY (32), BENCH_EVENTS (20000 per run), BENCH_WARMUP (2000), BENCH_RUNS (5).
+ * BENCH_CONCURRENCY (32), BENCH_EVENTS (20000 per run), BENCH_WARMUP (2000), BENCH_RUNS (5),
+ * BENCH_CPU_PROF (a directory: V8 CPU profiles of each app process go to <dir>/<config>/ on exit;
+ * the largest file is the main thread, the others are loader threads).
  * Run with `npm run bench:ingest`.
  */
 import { availableParallelism } from "node:os";
@@ -20,6 +22,7 @@ import { type CpuSnapshot, cpuDelta, cpuSnapshot } from "./lib/cpu.js";
 import { keepAliveAgent, type LoadResult, runLoad, TokenCache } from "./lib/load.js";
 import { type BenchDatabase, createBenchDatabase } from "./lib/pg-admin.js";
 import { median, percentile } from "./lib/stats.js";
+import { formatTable, num } from "./lib/table.js";
 import { type BenchRequest, eventNames, generateRequests } from "./lib/workload.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -42,6 +45,8 @@ const settings = {
   events: intEnv("BENCH_EVENTS", 20_000, 1),
   warmup: intEnv("BENCH_WARMUP", 2_000, 0),
   runs: intEnv("BENCH_RUNS", 5, 1),
+  /** Optional: write a V8 CPU profile of each app process into this directory on exit. */
+  cpuProfDir: process.env.BENCH_CPU_PROF || undefined,
 };
 
 type ConfigName = "ceiling" | "store";
@@ -55,6 +60,8 @@ interface RunFigures {
   errors: number;
   seconds: number;
   cpu: CpuSnapshot;
+  /** Writing transactions the server committed during the run (cluster-wide). */
+  commits: number;
 }
 
 interface Target {
@@ -93,7 +100,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 
 // ---- the benchmark ----
 
-function figures(result: LoadResult, cpu: CpuSnapshot): RunFigures {
+function figures(result: LoadResult, cpu: CpuSnapshot, commits: number): RunFigures {
   const seconds = result.durationMs / 1000;
   let errors = 0;
   for (const n of result.errors.values()) errors += n;
@@ -105,6 +112,7 @@ function figures(result: LoadResult, cpu: CpuSnapshot): RunFigures {
     errors,
     seconds,
     cpu,
+    commits,
   };
 }
 
@@ -112,7 +120,9 @@ async function measure(
   target: Target,
   requests: readonly BenchRequest[],
   tokens: TokenCache,
-): Promise<{ result: LoadResult; cpu: CpuSnapshot }> {
+  db: BenchDatabase,
+): Promise<{ result: LoadResult; cpu: CpuSnapshot; commits: number }> {
+  const xidBefore = await db.nextXid();
   const before = cpuSnapshot(target.app.pid);
   const result = await runLoad({
     host: "127.0.0.1",
@@ -123,12 +133,36 @@ async function measure(
     tokens,
   });
   const cpu = cpuDelta(before, cpuSnapshot(target.app.pid));
+  const commits = (await db.nextXid()) - xidBefore;
   target.acknowledged += result.ok;
   for (const [key, n] of result.errors) target.errors.set(key, (target.errors.get(key) ?? 0) + n);
   for (const sample of result.errorSamples) {
     if (target.errorSamples.length < 5) target.errorSamples.push(sample);
   }
-  return { result, cpu };
+  return { result, cpu, commits };
+}
+
+/** Medians over a target's measured runs. */
+function summarize(t: Target) {
+  const med = (f: (r: RunFigures) => number) => median(t.runs.map(f));
+  const cpuMedians = (per: (r: RunFigures) => number) => ({
+    generator: med((r) => r.cpu.generator / per(r)),
+    app: med((r) => r.cpu.app / per(r)),
+    postgres: med((r) => r.cpu.postgres / per(r)),
+    machineBusy: med((r) => r.cpu.machineBusy / per(r)),
+  });
+  return {
+    name: t.name,
+    rate: med((r) => r.eventsPerSecond),
+    p50: med((r) => r.p50),
+    p99: med((r) => r.p99),
+    errors: t.runs.reduce((sum, r) => sum + r.errors, 0),
+    /** CPU seconds per wall-clock second: cores kept busy. */
+    cores: cpuMedians((r) => r.seconds),
+    /** CPU milliseconds per acknowledged event. */
+    msPerEvent: cpuMedians((r) => r.ok / 1000),
+    eventsPerCommit: med((r) => r.ok / r.commits),
+  };
 }
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -163,6 +197,9 @@ async function main(): Promise<number> {
     const app = await startApp({
       name,
       cwd: ROOT,
+      nodeFlags: settings.cpuProfDir
+        ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(settings.cpuProfDir, name)}`]
+        : [],
       env: { ...baseEnv, BENCH_NO_STORE: name === "ceiling" ? "1" : "0" },
     });
     cleanups.push(() => app.stop());
@@ -198,7 +235,7 @@ async function main(): Promise<number> {
   );
 
   for (const name of CONFIGS) {
-    const { result } = await measure(byName(name), warmupRequests, tokens);
+    const { result } = await measure(byName(name), warmupRequests, tokens, db);
     console.log(
       `warm-up ${name.padEnd(7)} ${fixed(result.ok / (result.durationMs / 1000), 0, 6)} events/s`,
     );
@@ -209,15 +246,15 @@ async function main(): Promise<number> {
     for (const name of order) {
       const target = byName(name);
       await pause(500);
-      const { result, cpu } = await measure(target, measured, tokens);
-      const f = figures(result, cpu);
+      const { result, cpu, commits } = await measure(target, measured, tokens, db);
+      const f = figures(result, cpu, commits);
       target.runs.push(f);
       const cores = (s: number) => fixed(s / f.seconds, 2, 4);
       console.log(
         `run ${run + 1} ${name.padEnd(7)} ${fixed(f.eventsPerSecond, 0, 6)} events/s  ` +
           `p50 ${fixed(f.p50, 1, 5)} ms  p99 ${fixed(f.p99, 1, 5)} ms  errors ${f.errors}  ` +
           `cores: generator ${cores(cpu.generator)} app ${cores(cpu.app)} ` +
-          `postgres ${cores(cpu.postgres)} machine ${cores(cpu.machineBusy)}`,
+          `postgres ${cores(cpu.postgres)} machine ${cores(cpu.machineBusy)}  commits ${commits}`,
       );
     }
   }
@@ -226,82 +263,51 @@ async function main(): Promise<number> {
   const ceiling = byName("ceiling");
   const stored = await db.eventCount();
 
-  const med = (t: Target, f: (r: RunFigures) => number) => median(t.runs.map(f));
-  const lines: string[] = [];
-  lines.push(
+  const [c, st] = [summarize(ceiling), summarize(store)];
+  const lines: string[] = [
     `ingest benchmark (PostgreSQL, concurrency ${concurrency}, ${events} events x ${runs} runs, medians)`,
-  );
-  lines.push("config     events/s   p50 ms   p99 ms   errors");
-  for (const t of [ceiling, store]) {
-    let errors = 0;
-    for (const r of t.runs) errors += r.errors;
-    lines.push(
-      `${t.name.padEnd(8)}${fixed(
-        med(t, (r) => r.eventsPerSecond),
-        0,
-        11,
-      )}` +
-        `${fixed(
-          med(t, (r) => r.p50),
-          1,
-          9,
-        )}${fixed(
-          med(t, (r) => r.p99),
-          1,
-          9,
-        )}${String(errors).padStart(9)}`,
-    );
-  }
-  const storeRate = med(store, (r) => r.eventsPerSecond);
-  const ratio = storeRate / med(ceiling, (r) => r.eventsPerSecond);
+    ...formatTable(
+      ["config", "events/s", "p50 ms", "p99 ms", "errors"],
+      [c, st].map((m) => [m.name, num(m.rate), num(m.p50, 1), num(m.p99, 1), String(m.errors)]),
+    ),
+  ];
+  const ratio = st.rate / c.rate;
+  const verdict = (ok: boolean) => (ok ? "met" : "NOT met");
   lines.push(
-    `ratio store/ceiling: ${ratio.toFixed(2)}   (goal >= ${GOAL_RATIO.toFixed(2)}: ` +
-      `${ratio >= GOAL_RATIO ? "met" : "NOT met"})   stored events/s goal >= ${GOAL_STORED_PER_SECOND}: ` +
-      `${storeRate >= GOAL_STORED_PER_SECOND ? "met" : "NOT met"}`,
+    `ratio store/ceiling: ${num(ratio, 2)}   (goal >= ${num(GOAL_RATIO, 2)}: ${verdict(ratio >= GOAL_RATIO)})` +
+      `   stored events/s goal >= ${GOAL_STORED_PER_SECOND}: ${verdict(st.rate >= GOAL_STORED_PER_SECOND)}`,
   );
   const rowsOk = stored === store.acknowledged;
   lines.push(
     `stored rows check: ${store.acknowledged} acknowledged, ${stored} in event table` +
-      `${rowsOk ? "" : "   MISMATCH"}`,
+      (rowsOk ? "" : "   MISMATCH"),
   );
-  lines.push("");
   lines.push(
-    "cpu during measured runs (cores busy, medians; 2.00 = both cores of a 2-core machine)",
+    "",
+    `cpu during measured runs (medians; cores busy out of ${availableParallelism()}, cpu ms per acknowledged event)`,
+    ...formatTable(
+      [
+        "config",
+        "generator",
+        "app",
+        "postgres",
+        "machine",
+        "app ms/ev",
+        "pg ms/ev",
+        "events/commit",
+      ],
+      [c, st].map((m) => [
+        m.name,
+        num(m.cores.generator, 2),
+        num(m.cores.app, 2),
+        num(m.cores.postgres, 2),
+        num(m.cores.machineBusy, 2),
+        num(m.msPerEvent.app, 3),
+        num(m.msPerEvent.postgres, 3),
+        m.name === "store" ? num(m.eventsPerCommit, 1) : "-",
+      ]),
+    ),
   );
-  lines.push("config    generator      app   postgres  machine   app ms/event   postgres ms/event");
-  for (const t of [ceiling, store]) {
-    const cores = (f: (c: CpuSnapshot) => number) => med(t, (r) => f(r.cpu) / r.seconds);
-    const perEvent = (f: (c: CpuSnapshot) => number) => med(t, (r) => (f(r.cpu) * 1000) / r.ok);
-    lines.push(
-      `${t.name.padEnd(8)}${fixed(
-        cores((c) => c.generator),
-        2,
-        11,
-      )}${fixed(
-        cores((c) => c.app),
-        2,
-        9,
-      )}` +
-        `${fixed(
-          cores((c) => c.postgres),
-          2,
-          11,
-        )}${fixed(
-          cores((c) => c.machineBusy),
-          2,
-          9,
-        )}` +
-        `${fixed(
-          perEvent((c) => c.app),
-          3,
-          15,
-        )}${fixed(
-          perEvent((c) => c.postgres),
-          3,
-          20,
-        )}`,
-    );
-  }
   console.log(`\n${lines.join("\n")}`);
 
   for (const t of [ceiling, store]) {

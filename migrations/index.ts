@@ -1,5 +1,6 @@
 import type { Knex } from "knex";
 import * as foundation from "./20261121000000_foundation.js";
+import * as reports from "./20261121010000_reports.js";
 
 /**
  * Every migration, oldest first. Listed explicitly (not discovered on disk) so they load the
@@ -7,6 +8,7 @@ import * as foundation from "./20261121000000_foundation.js";
  */
 const MIGRATIONS: [name: string, migration: Knex.Migration][] = [
   ["20261121000000_foundation", foundation],
+  ["20261121010000_reports", reports],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Knex.Migration]> = {

@@ -4,15 +4,19 @@ import express, { type Express } from "express";
 import handlebars from "handlebars";
 import helmet from "helmet";
 import { type Config, ROOT_DIR } from "./config.js";
+import { ConfluenceClient, type HostClient } from "./confluence/client.js";
+import { Permissions } from "./confluence/permissions.js";
 import { type Addon, setupConnect } from "./connect/addon.js";
-import { KnexStore } from "./connect/knex-store.js";
+import { KnexStore, type Tenant } from "./connect/knex-store.js";
 import { lifecycleRouter } from "./connect/lifecycle-router.js";
 import type { Db } from "./db/knex.js";
+import { apiRouter } from "./http/api-router.js";
 import { errorHandler, notFound } from "./http/errors.js";
 import { pagesRouter } from "./http/pages-router.js";
 import { createIngestor, type Ingestor } from "./ingest/ingestor.js";
 import { webhookRouter } from "./ingest/webhook-router.js";
 import type { Logger } from "./log.js";
+import { ReportService } from "./reports/service.js";
 
 export interface AppContext {
   app: Express;
@@ -72,6 +76,13 @@ export async function createApp(deps: {
   app.use(express.json({ limit: "1mb" }));
   app.use(lifecycleRouter({ addon, store, logger }));
   app.use("/pages", pagesRouter({ addon, store, db }));
+  const clientFor = (tenant: Tenant) =>
+    new ConfluenceClient(addon.httpClient({ clientKey: tenant.clientKey }) as HostClient, logger);
+  const reports = new ReportService(db, logger, clientFor);
+  app.use(
+    "/api",
+    apiRouter({ addon, store, reports, permissions: new Permissions(), clientFor, logger }),
+  );
 
   // ACE mounts GET /atlassian-connect.json and POST /installed on the next tick; the 404 and
   // the error handler must come after them.

@@ -37,10 +37,13 @@ export async function startApp(opts: {
   name: string;
   cwd: string;
   env: Record<string, string>;
+  /** Extra node flags, e.g. --cpu-prof. */
+  nodeFlags?: string[];
   timeoutMs?: number;
 }): Promise<AppProcess> {
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "src/server.ts"], {
+  const args = [...(opts.nodeFlags ?? []), "--import", "tsx", "src/server.ts"];
+  const child: ChildProcess = spawn(process.execPath, args, {
     cwd: opts.cwd,
     env: { ...process.env, ...opts.env, PORT: String(port) },
     stdio: ["ignore", "pipe", "pipe"],

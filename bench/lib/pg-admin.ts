@@ -7,6 +7,11 @@ export interface BenchDatabase {
   url: string;
   /** Rows in the `event` table. */
   eventCount(): Promise<number>;
+  /**
+   * The next transaction id the server will assign: the difference over a run is the number of
+   * writing transactions (commits) in it, readable at once (the statistics views lag).
+   */
+  nextXid(): Promise<number>;
   drop(): Promise<void>;
 }
 
@@ -33,6 +38,13 @@ export async function createBenchDatabase(adminUrl: string): Promise<BenchDataba
       withClient(url.toString(), async (c) => {
         const result = await c.query<{ n: string }>("SELECT count(*) AS n FROM event");
         return Number(result.rows[0]?.n ?? Number.NaN);
+      }),
+    nextXid: () =>
+      withClient(adminUrl, async (c) => {
+        const result = await c.query<{ x: string }>(
+          "SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS x",
+        );
+        return Number(result.rows[0]?.x ?? Number.NaN);
       }),
     drop() {
       dropping ??= withClient(adminUrl, async (c) => {

@@ -29,14 +29,32 @@ export const SPACES = 300;
 export const CONTENT = 20_000;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
+/**
+ * The content pool, split by kind so that one id always names the same kind of content (a
+ * comment id is never also a page id): [first index, size, title prefix].
+ */
+const CONTENT_KINDS = {
+  page: [0, 14_000, "Page"],
+  blog: [14_000, 2_000, "Blog post"],
+  comment: [16_000, 2_000, "Re: Page"],
+  attachment: [18_000, 2_000, "diagram"],
+} as const satisfies Record<string, readonly [number, number, string]>;
+
+function contentKindOf(event: string): keyof typeof CONTENT_KINDS {
+  if (event.startsWith("blog_")) return "blog";
+  if (event.startsWith("comment_")) return "comment";
+  if (event.startsWith("attachment_")) return "attachment";
+  return "page";
+}
+
 export function eventNames(): string[] {
   return EVENT_MIX.map(([event]) => event);
 }
 
 /**
  * `count` realistic webhook bodies: 2,000 users, 300 spaces (SP1..SP300), 20,000 pieces of
- * content (each in one space), timestamps over the last 30 days. Users and content are skewed
- * (some are much busier than others), like real usage.
+ * content (each of one kind, in one space, with a stable title), timestamps over the last 30
+ * days. Users and content are skewed (some are much busier than others), like real usage.
  */
 export function generateRequests(count: number, seed: number, now = Date.now()): BenchRequest[] {
   const total = EVENT_MIX.reduce((sum, [, percent]) => sum + percent, 0);
@@ -56,16 +74,17 @@ export function generateRequests(count: number, seed: number, now = Date.now()):
   for (let i = 0; i < count; i++) {
     const event = pick();
     const user = skewedIndex(random, USERS, 2);
-    const content = skewedIndex(random, CONTENT, 1.5);
+    const [first, size, prefix] = CONTENT_KINDS[contentKindOf(event)];
+    const content = first + skewedIndex(random, size, 1.5);
+    const contentId = String(10_000_000 + content);
     // Content belongs to one space; space_updated names a space directly.
     const space = event === "space_updated" ? skewedIndex(random, SPACES, 1.5) : content % SPACES;
-    const contentId = String(10_000_000 + content);
+    const spaceKey = `SP${space + 1}`;
     const body = payloadFor(event, {
       accountId: `557058:bench-user-${String(user).padStart(5, "0")}`,
-      spaceKey: `SP${space + 1}`,
+      spaceKey,
       contentId,
-      title:
-        event === "space_updated" ? `Space ${space + 1}` : `Page ${contentId} of SP${space + 1}`,
+      title: event === "space_updated" ? `Space ${spaceKey}` : `${prefix} ${contentId}`,
       timestamp: now - Math.floor(random() * 30 * DAY_MS),
       baseUrl: "https://bench.atlassian.net/wiki",
     });

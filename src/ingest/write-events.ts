@@ -95,6 +95,58 @@ async function writeBatch(trx: Knex.Transaction, events: NewEvent[]): Promise<vo
 
   await upsertUserDays(trx, rows);
   await upsertSiteQuarters(trx, rows);
+  await updateLastActive(trx, rows);
+}
+
+/** Latest event per actor (site-wide) and per actor and space, kept at ingestion. */
+async function updateLastActive(trx: Knex.Transaction, rows: StoredEventRow[]): Promise<void> {
+  const perActor = new Map<string, { tenant_id: number; actor_id: number; at: string }>();
+  const perSpace = new Map<
+    string,
+    { tenant_id: number; space_id: number; actor_id: number; at: string }
+  >();
+  for (const r of rows) {
+    const k = `${r.tenant_id}|${r.actor_id}`;
+    const seen = perActor.get(k);
+    if (!seen || seen.at < r.occurred_at) {
+      perActor.set(k, { tenant_id: r.tenant_id, actor_id: r.actor_id, at: r.occurred_at });
+    }
+    if (r.space_id !== null) {
+      const ks = `${k}|${r.space_id}`;
+      const s = perSpace.get(ks);
+      if (!s || s.at < r.occurred_at) {
+        perSpace.set(ks, {
+          tenant_id: r.tenant_id,
+          space_id: r.space_id,
+          actor_id: r.actor_id,
+          at: r.occurred_at,
+        });
+      }
+    }
+  }
+  const actors = [...perActor.values()].sort(
+    (a, b) => a.tenant_id - b.tenant_id || a.actor_id - b.actor_id,
+  );
+  await trx.raw(
+    `UPDATE actor a SET last_active_at = v.at
+     FROM json_to_recordset(?::json) AS v(tenant_id integer, actor_id integer, at timestamptz)
+     WHERE a.tenant_id = v.tenant_id AND a.id = v.actor_id
+       AND (a.last_active_at IS NULL OR a.last_active_at < v.at)`,
+    [JSON.stringify(actors)],
+  );
+  if (perSpace.size === 0) return;
+  const spaces = [...perSpace.values()].sort(
+    (a, b) => a.tenant_id - b.tenant_id || a.space_id - b.space_id || a.actor_id - b.actor_id,
+  );
+  await trx.raw(
+    `INSERT INTO space_actor (tenant_id, space_id, actor_id, last_active_at)
+     SELECT tenant_id, space_id, actor_id, at
+     FROM json_to_recordset(?::json) AS v(tenant_id integer, space_id integer, actor_id integer,
+       at timestamptz)
+     ON CONFLICT (tenant_id, space_id, actor_id) DO UPDATE SET
+       last_active_at = greatest(space_actor.last_active_at, EXCLUDED.last_active_at)`,
+    [JSON.stringify(spaces)],
+  );
 }
 
 function mustGet(map: Map<string, number>, k: string): number {
@@ -264,17 +316,18 @@ async function upsertContent(
   return ids;
 }
 
-interface StoredRow {
+interface StoredEventRow {
   tenant_id: number;
   occurred_at: string;
   actor_id: number;
   type: number;
+  space_id: number | null;
 }
 
 const COUNT_COLUMNS = EVENT_TYPE_NAMES.map((t) => `n_${t}`);
 
 /** Per user and UTC day: add the batch's counts and OR in its quarter-hour bits. */
-async function upsertUserDays(trx: Knex.Transaction, rows: StoredRow[]): Promise<void> {
+async function upsertUserDays(trx: Knex.Transaction, rows: StoredEventRow[]): Promise<void> {
   interface Agg {
     tenant_id: number;
     actor_id: number;
@@ -328,7 +381,7 @@ async function upsertUserDays(trx: Knex.Transaction, rows: StoredRow[]): Promise
 }
 
 /** Site-wide events per quarter-hour and type. */
-async function upsertSiteQuarters(trx: Knex.Transaction, rows: StoredRow[]): Promise<void> {
+async function upsertSiteQuarters(trx: Knex.Transaction, rows: StoredEventRow[]): Promise<void> {
   const buckets = new Map<
     string,
     { tenant_id: number; bucket: string; type: number; events: number }

@@ -1,0 +1,173 @@
+import { stringify } from "csv-stringify";
+import express, { type Response } from "express";
+import type { ConfluenceClient } from "../confluence/client.js";
+import type { Permissions } from "../confluence/permissions.js";
+import type { Addon } from "../connect/addon.js";
+import type { KnexStore, Tenant } from "../connect/knex-store.js";
+import type { Logger } from "../log.js";
+import { neutraliseCell } from "../reports/csv.js";
+import { parseCommon, parseUsers, parseWithAccount } from "../reports/params.js";
+import type { ReportService } from "../reports/service.js";
+import { asyncHandler, HttpError } from "./errors.js";
+import { type Viewer, viewerAuth, viewerOf } from "./viewer-auth.js";
+
+interface Deps {
+  addon: Addon;
+  store: KnexStore;
+  reports: ReportService;
+  permissions: Permissions;
+  clientFor: (tenant: Tenant) => ConfluenceClient;
+  logger: Logger;
+}
+
+export const CSV_HEADER = ["Account Id", "Views", "Creates", "Edits", "Comments"];
+
+/**
+ * The JSON API the pages and customers' scripts use (documented in the README). Each handler:
+ * parse (400) -> authorise (403) -> one service call -> answer.
+ * Site-wide figures: Confluence admins. With `space`: Confluence admins and that space's admins.
+ */
+export function apiRouter(deps: Deps): express.Router {
+  const router = express.Router();
+  router.use(viewerAuth(deps.addon, deps.store));
+  router.use((_req, res, next) => {
+    res.set("Cache-Control", "private, no-store");
+    next();
+  });
+
+  const authorise = async (viewer: Viewer, space: string | null): Promise<void> => {
+    const client = deps.clientFor(viewer.tenant);
+    const key = viewer.tenant.clientKey;
+    let allowed: boolean;
+    try {
+      allowed =
+        (await deps.permissions.isSiteAdmin(client, key, viewer.accountId)) ||
+        (space !== null &&
+          (await deps.permissions.isSpaceAdmin(client, key, viewer.accountId, space)));
+    } catch (error) {
+      deps.logger.warn({ err: error }, "permission check failed");
+      throw new HttpError(
+        503,
+        "confluence_unavailable",
+        "Could not check your permissions with Confluence; try again.",
+      );
+    }
+    if (!allowed) {
+      throw new HttpError(
+        403,
+        "forbidden",
+        space === null
+          ? "Only Confluence admins can see site-wide activity."
+          : `Only Confluence admins and admins of space ${space} can see its activity.`,
+      );
+    }
+  };
+
+  router.get(
+    "/reports/users",
+    asyncHandler(async (req, res) => {
+      const params = parseUsers(req.query);
+      const viewer = viewerOf(res);
+      await authorise(viewer, params.space);
+      res.json(await deps.reports.users(viewer.tenant, params));
+    }),
+  );
+
+  router.get(
+    "/reports/users.csv",
+    asyncHandler(async (req, res) => {
+      const params = parseUsers(req.query);
+      const viewer = viewerOf(res);
+      await authorise(viewer, params.space);
+      const rows = await deps.reports.usersStream(viewer.tenant, params);
+      sendCsv(
+        res,
+        rows,
+        `activity-users-${params.range.from}-to-${params.range.to}.csv`,
+        deps.logger,
+      );
+    }),
+  );
+
+  router.get(
+    "/reports/calendar",
+    asyncHandler(async (req, res) => {
+      const params = parseWithAccount(req.query);
+      const viewer = viewerOf(res);
+      await authorise(viewer, params.space);
+      res.json(await deps.reports.calendar(viewer.tenant, params));
+    }),
+  );
+
+  router.get(
+    "/reports/breakdown",
+    asyncHandler(async (req, res) => {
+      const params = parseWithAccount(req.query);
+      const viewer = viewerOf(res);
+      await authorise(viewer, params.space);
+      res.json(await deps.reports.breakdown(viewer.tenant, params));
+    }),
+  );
+
+  router.get(
+    "/reports/users/:accountId",
+    asyncHandler(async (req, res) => {
+      const params = parseCommon(req.query);
+      const accountId = String(req.params.accountId ?? "");
+      if (accountId === "" || accountId.length > 128) {
+        throw new HttpError(400, "invalid_parameter", "accountId is invalid");
+      }
+      const viewer = viewerOf(res);
+      await authorise(viewer, params.space);
+      res.json(await deps.reports.userActivity(viewer.tenant, accountId, params));
+    }),
+  );
+
+  return router;
+}
+
+/** Streams the users report as CSV: exactly the product's header, formula cells neutralised. */
+function sendCsv(
+  res: Response,
+  rows: NodeJS.ReadableStream,
+  filename: string,
+  logger: Logger,
+): void {
+  res.status(200);
+  res.set("Content-Type", "text/csv; charset=utf-8");
+  res.set("Content-Disposition", `attachment; filename="${filename}"`);
+  const csv = stringify({
+    header: true,
+    columns: CSV_HEADER,
+    quoted: true,
+    cast: { number: String },
+  });
+  csv.on("error", (error) => {
+    logger.error({ err: error }, "CSV export failed");
+    res.destroy(error);
+  });
+  rows.on("error", (error: Error) => {
+    logger.error({ err: error }, "CSV export query failed");
+    res.destroy(error);
+  });
+  rows.on("data", (r: Record<string, unknown>) => {
+    const ok = csv.write([
+      neutraliseCell(String(r.account_id)),
+      Number(r.n_view),
+      Number(r.n_create),
+      Number(r.n_edit),
+      Number(r.n_comment),
+    ]);
+    if (!ok) {
+      rows.pause();
+      csv.once("drain", () => rows.resume());
+    }
+  });
+  rows.on("end", () => csv.end());
+  // A client that goes away must release the database cursor.
+  res.on("close", () => {
+    const destroyable = rows as NodeJS.ReadableStream & { destroy?: () => void };
+    if (!res.writableFinished) destroyable.destroy?.();
+  });
+  csv.pipe(res);
+}

@@ -1,0 +1,118 @@
+import { EVENT_TYPE_NAMES, EVENT_TYPES, type EventType } from "../../events/types.js";
+import type { ReportRange } from "../range.js";
+
+/**
+ * SQL pieces shared by the report queries. Every value is bound (`?`); the only text pasted
+ * into SQL comes from the fixed type table above, never from a request.
+ */
+export type Counts = Record<EventType, number>;
+
+export const COUNT_COLUMNS = EVENT_TYPE_NAMES.map((t) => `n_${t}`);
+export const ZERO_MASK = "0".repeat(96);
+
+/** `count(*) FILTER (WHERE type = 1)::int AS n_view, ...` over raw events. */
+export const RAW_TYPE_COUNTS = EVENT_TYPE_NAMES.map(
+  (t) => `count(*) FILTER (WHERE type = ${EVENT_TYPES[t]})::int AS n_${t}`,
+).join(", ");
+
+/** `sum(n_view)::int AS n_view, ...` over rows that already carry the columns. */
+export const SUM_COUNTS = COUNT_COLUMNS.map((c) => `coalesce(sum(${c}), 0)::int AS ${c}`).join(
+  ", ",
+);
+
+export const TOTAL_EXPR = COUNT_COLUMNS.join(" + ");
+
+export function countsFrom(row: Record<string, unknown>): Counts {
+  const counts = {} as Counts;
+  for (const t of EVENT_TYPE_NAMES) counts[t] = Number(row[`n_${t}`] ?? 0);
+  return counts;
+}
+
+export function emptyCounts(): Counts {
+  return countsFrom({});
+}
+
+/** The local days' start instants plus the range end, as a timestamptz[] literal for width_bucket. */
+export function boundsLiteral(range: ReportRange): string {
+  return `{${[...range.days.map((d) => d.start), range.end].map((d) => d.toISOString()).join(",")}}`;
+}
+
+/** The (UTC day, local day, quarter mask) table, as JSON for json_to_recordset. */
+export function masksJson(range: ReportRange): string {
+  return JSON.stringify(
+    range.masks.map((m) => ({ utc_day: m.utcDay, local_day: m.localDay, mask: m.mask })),
+  );
+}
+
+export const MASKS_CTE = `masks AS (
+  SELECT utc_day, local_day, mask::bit(96) AS mask
+  FROM json_to_recordset(?::json) AS t(utc_day date, local_day date, mask text)
+)`;
+
+/** The UTC days that overlap the range (rows of user_day worth reading). */
+export function overlappingUtcDays(range: ReportRange): { first: string; last: string } {
+  const first = range.masks[0]?.utcDay ?? range.from;
+  const last = range.masks[range.masks.length - 1]?.utcDay ?? range.to;
+  return { first, last };
+}
+
+/** `(occurred_at >= ? AND occurred_at < ?) OR ...` for the range's partial UTC days. */
+export function edgesPredicate(range: ReportRange): { sql: string; bindings: string[] } {
+  const parts = range.edges.map(() => "(occurred_at >= ? AND occurred_at < ?)");
+  const bindings = range.edges.flatMap((e) => [e.start.toISOString(), e.end.toISOString()]);
+  return { sql: parts.length ? `(${parts.join(" OR ")})` : "false", bindings };
+}
+
+/**
+ * Counts per actor by type over the range, exact in any zone: whole UTC days from `user_day`,
+ * the partial days at either end from raw events. Produces columns actor_id, n_view, ...
+ * Optional `actorFilter` restricts to one actor id (bound).
+ */
+export function rollupCountsSql(
+  range: ReportRange,
+  tenantId: number,
+  actorId: number | null,
+): { sql: string; bindings: (string | number)[] } {
+  const parts: string[] = [];
+  const bindings: (string | number)[] = [];
+  const actorSql = actorId === null ? "" : " AND actor_id = ?";
+  if (range.fullUtcDays) {
+    parts.push(
+      `SELECT actor_id, ${COUNT_COLUMNS.join(", ")} FROM user_day
+       WHERE tenant_id = ? AND day >= ?::date AND day < ?::date${actorSql}`,
+    );
+    bindings.push(tenantId, range.fullUtcDays.from, range.fullUtcDays.to);
+    if (actorId !== null) bindings.push(actorId);
+  }
+  if (range.edges.length) {
+    const edges = edgesPredicate(range);
+    parts.push(
+      `SELECT actor_id, ${RAW_TYPE_COUNTS} FROM event
+       WHERE tenant_id = ? AND ${edges.sql}${actorSql} GROUP BY actor_id`,
+    );
+    bindings.push(tenantId, ...edges.bindings);
+    if (actorId !== null) bindings.push(actorId);
+  }
+  return {
+    sql: `SELECT actor_id, ${SUM_COUNTS} FROM (${parts.join(" UNION ALL ")}) x GROUP BY actor_id`,
+    bindings,
+  };
+}
+
+/** Active local days per actor from user_day's quarter-hour bits (needs MASKS_CTE). */
+export function rollupActiveDaysSql(
+  range: ReportRange,
+  tenantId: number,
+  actorId: number | null,
+): { sql: string; bindings: (string | number)[] } {
+  const { first, last } = overlappingUtcDays(range);
+  return {
+    sql: `SELECT u.actor_id, count(DISTINCT m.local_day)::int AS active_days
+      FROM user_day u JOIN masks m ON u.day = m.utc_day
+      WHERE u.tenant_id = ? AND u.day >= ?::date AND u.day <= ?::date
+        ${actorId === null ? "" : "AND u.actor_id = ?"}
+        AND (u.quarters & m.mask) <> ?::bit(96)
+      GROUP BY u.actor_id`,
+    bindings: [tenantId, first, last, ...(actorId === null ? [] : [actorId]), ZERO_MASK],
+  };
+}

@@ -1,0 +1,167 @@
+import type { Db } from "../../db/knex.js";
+import type { EVENT_TYPE_NAMES } from "../../events/types.js";
+import type { UserSortKey, UsersParams } from "../params.js";
+import {
+  boundsLiteral,
+  COUNT_COLUMNS,
+  type Counts,
+  countsFrom,
+  MASKS_CTE,
+  masksJson,
+  RAW_TYPE_COUNTS,
+  rollupActiveDaysSql,
+  rollupCountsSql,
+  TOTAL_EXPR,
+} from "./sql.js";
+
+export interface UserRow {
+  accountId: string;
+  displayName: string | null;
+  avatarUrl: string | null;
+  profileUrl: string | null;
+  /** false: Confluence no longer knows the account; null: not looked up yet. */
+  known: boolean | null;
+  counts: Counts;
+  total: number;
+  activeDays: number;
+  lastActive: string | null;
+}
+
+export interface UsersReport {
+  total: number;
+  rows: UserRow[];
+  summary: { users: number; counts: Counts };
+}
+
+const SORT_SQL: Record<Exclude<UserSortKey, (typeof EVENT_TYPE_NAMES)[number]>, string> = {
+  name: "lower(coalesce(display_name, account_id))",
+  total: "total",
+  activeDays: "active_days",
+  lastActive: "last_active",
+};
+
+function orderBy(sort: UserSortKey, order: "asc" | "desc"): string {
+  const column = sort in SORT_SQL ? SORT_SQL[sort as keyof typeof SORT_SQL] : `n_${sort}`;
+  const dir = order === "asc" ? "ASC" : "DESC";
+  return `${column} ${dir} NULLS LAST, account_id ASC`;
+}
+
+/**
+ * The listed users of the users report (everyone with an event in the range that passes the
+ * filters), with per-type counts, active days and last activity; one SQL statement.
+ * Site-wide: rollups (user_day) plus raw events for the partial UTC days at the ends.
+ * With a space: raw events of that space (indexed by tenant, space, time).
+ */
+export function usersReportSql(
+  tenantId: number,
+  p: Pick<UsersParams, "range" | "space" | "q" | "group" | "sort" | "order">,
+): { sql: string; bindings: (string | number)[] } {
+  const bindings: (string | number)[] = [];
+  let ctes: string;
+  if (p.space === null) {
+    const counts = rollupCountsSql(p.range, tenantId, null);
+    const active = rollupActiveDaysSql(p.range, tenantId, null);
+    ctes = `${MASKS_CTE},
+      c AS (${counts.sql}),
+      d AS (${active.sql}),
+      stats AS (
+        SELECT c.*, d.active_days, a.account_id, a.last_active_at AS last_active
+        FROM c JOIN d USING (actor_id)
+        JOIN actor a ON a.tenant_id = ? AND a.id = c.actor_id
+      )`;
+    bindings.push(masksJson(p.range), ...counts.bindings, ...active.bindings, tenantId);
+  } else {
+    ctes = `sp AS (SELECT id FROM space WHERE tenant_id = ? AND space_key = ?),
+      c AS (
+        SELECT actor_id, ${RAW_TYPE_COUNTS},
+          count(DISTINCT width_bucket(occurred_at, ?::timestamptz[]))::int AS active_days
+        FROM event
+        WHERE tenant_id = ? AND space_id = (SELECT id FROM sp)
+          AND occurred_at >= ? AND occurred_at < ?
+        GROUP BY actor_id
+      ),
+      stats AS (
+        SELECT c.*, a.account_id, sa.last_active_at AS last_active
+        FROM c JOIN actor a ON a.tenant_id = ? AND a.id = c.actor_id
+        LEFT JOIN space_actor sa
+          ON sa.tenant_id = a.tenant_id AND sa.space_id = (SELECT id FROM sp) AND sa.actor_id = a.id
+      )`;
+    bindings.push(
+      tenantId,
+      p.space,
+      boundsLiteral(p.range),
+      tenantId,
+      p.range.start.toISOString(),
+      p.range.end.toISOString(),
+      tenantId,
+    );
+  }
+
+  bindings.push(tenantId); // user_profile join
+  const where: string[] = [];
+  if (p.q !== null) {
+    const like = `%${p.q.replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
+    where.push("(pr.display_name ILIKE ? OR s.account_id = ?)");
+    bindings.push(like, p.q);
+  }
+  if (p.group !== null) {
+    where.push(
+      "EXISTS (SELECT 1 FROM group_member g WHERE g.tenant_id = ? AND g.group_id = ? AND g.account_id = s.account_id)",
+    );
+    bindings.push(tenantId, p.group);
+  }
+  const sql = `WITH ${ctes},
+    listed AS (
+      SELECT s.account_id, s.active_days, s.last_active, ${COUNT_COLUMNS.map((c) => `s.${c}`).join(", ")},
+        (${TOTAL_EXPR})::int AS total,
+        pr.display_name, pr.avatar_url, pr.profile_url, pr.known
+      FROM stats s
+      LEFT JOIN user_profile pr ON pr.tenant_id = ? AND pr.account_id = s.account_id
+      ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+    )
+    SELECT * FROM listed ORDER BY ${orderBy(p.sort, p.order)}`;
+  return { sql, bindings };
+}
+
+export function toUserRow(r: Record<string, unknown>): UserRow {
+  const counts = countsFrom(r);
+  return {
+    accountId: String(r.account_id),
+    displayName: (r.display_name as string | null) ?? null,
+    avatarUrl: (r.avatar_url as string | null) ?? null,
+    profileUrl: (r.profile_url as string | null) ?? null,
+    known: (r.known as boolean | null) ?? null,
+    counts,
+    total: Number(r.total),
+    activeDays: Number(r.active_days),
+    lastActive: r.last_active ? new Date(r.last_active as string).toISOString() : null,
+  };
+}
+
+/** One page of the users report, with the total and the summary over every listed user. */
+export async function getUsersReport(
+  db: Db,
+  tenantId: number,
+  p: UsersParams,
+): Promise<UsersReport> {
+  const { sql, bindings } = usersReportSql(tenantId, p);
+  const sums = COUNT_COLUMNS.map((c) => `coalesce(sum(${c}), 0)::int AS ${c}`).join(", ");
+  const result = await db.raw(
+    `WITH q AS (${sql}),
+      summary AS (SELECT count(*)::int AS users, ${sums} FROM q),
+      page AS (SELECT * FROM q LIMIT ? OFFSET ?)
+     SELECT (SELECT row_to_json(summary) FROM summary) AS summary,
+            coalesce((SELECT json_agg(page) FROM page), '[]'::json) AS rows`,
+    [...bindings, p.limit, p.offset],
+  );
+  const row = result.rows[0] as {
+    summary: Record<string, unknown>;
+    rows: Record<string, unknown>[];
+  };
+  const users = Number(row.summary.users);
+  return {
+    total: users,
+    rows: row.rows.map(toUserRow),
+    summary: { users, counts: countsFrom(row.summary) },
+  };
+}

@@ -1,0 +1,247 @@
+import type { Readable } from "node:stream";
+import type { ConfluenceClient } from "../confluence/client.js";
+import { refreshGroupMembers } from "../confluence/groups.js";
+import { ensureProfiles } from "../confluence/profiles.js";
+import type { Tenant } from "../connect/knex-store.js";
+import type { Db } from "../db/knex.js";
+import type { EventType } from "../events/types.js";
+import type { Logger } from "../log.js";
+import type { CommonParams, UsersParams } from "./params.js";
+import { getBreakdown } from "./queries/breakdown.js";
+import { type CalendarDay, getCalendar, type Scope } from "./queries/calendar.js";
+import type { Counts } from "./queries/sql.js";
+import { getActiveDates, getRecentEvents } from "./queries/user-activity.js";
+import { getUsersReport, type UserRow, usersReportSql } from "./queries/users-report.js";
+import { addDays, buildRange, type ReportRange, today } from "./range.js";
+import { currentStreak, longestStreak } from "./streaks.js";
+
+/** Scope id for a space key the site has no events in: matches no row. */
+const NO_SUCH_ID = -1;
+
+export interface ApiUserRow {
+  accountId: string;
+  displayName: string;
+  avatarUrl: string | null;
+  profileUrl: string | null;
+  counts: Counts;
+  total: number;
+  activeDays: number;
+  lastActive: string | null;
+}
+
+function rangeJson(range: ReportRange) {
+  return { from: range.from, to: range.to, tz: range.tz };
+}
+
+/**
+ * The reports: resolves filters (space, user, group), runs one query per figure, and fills
+ * in names from Confluence. Handlers authorise and call one method each.
+ */
+export class ReportService {
+  private readonly filling = new Set<number>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly logger: Logger,
+    private readonly clientFor: (tenant: Tenant) => ConfluenceClient,
+  ) {}
+
+  private async spaceId(tenantId: number, spaceKey: string | null): Promise<number | null> {
+    if (spaceKey === null) return null;
+    const row = await this.db("space")
+      .where({ tenant_id: tenantId, space_key: spaceKey })
+      .first("id");
+    return row ? Number(row.id) : NO_SUCH_ID;
+  }
+
+  private async actorId(tenantId: number, accountId: string | null): Promise<number | null> {
+    if (accountId === null) return null;
+    const row = await this.db("actor")
+      .where({ tenant_id: tenantId, account_id: accountId })
+      .first("id");
+    return row ? Number(row.id) : NO_SUCH_ID;
+  }
+
+  private async scope(
+    tenantId: number,
+    space: string | null,
+    accountId: string | null,
+  ): Promise<Scope> {
+    return {
+      spaceId: await this.spaceId(tenantId, space),
+      actorId: await this.actorId(tenantId, accountId),
+    };
+  }
+
+  async users(tenant: Tenant, p: UsersParams) {
+    if (p.group !== null)
+      await refreshGroupMembers(this.db, this.clientFor(tenant), tenant.id, p.group);
+    const report = await getUsersReport(this.db, tenant.id, p);
+    const rows = await this.withNames(tenant, report.rows);
+    this.fillProfilesInBackground(tenant);
+    return {
+      range: rangeJson(p.range),
+      total: report.total,
+      rows,
+      summary: { users: report.summary.users, siteUsers: null, counts: report.summary.counts },
+    };
+  }
+
+  /** Every listed user, streamed from the database (a cursor on PostgreSQL). */
+  async usersStream(tenant: Tenant, p: Omit<UsersParams, "limit" | "offset">): Promise<Readable> {
+    if (p.group !== null)
+      await refreshGroupMembers(this.db, this.clientFor(tenant), tenant.id, p.group);
+    const { sql, bindings } = usersReportSql(tenant.id, p);
+    return this.db.raw(sql, bindings).stream();
+  }
+
+  async calendar(tenant: Tenant, p: CommonParams & { accountId: string | null }) {
+    const scope = await this.scope(tenant.id, p.space, p.accountId);
+    return {
+      range: rangeJson(p.range),
+      days: await getCalendar(this.db, tenant.id, p.range, scope),
+    };
+  }
+
+  async breakdown(tenant: Tenant, p: CommonParams & { accountId: string | null }) {
+    const scope = await this.scope(tenant.id, p.space, p.accountId);
+    return {
+      range: rangeJson(p.range),
+      counts: await getBreakdown(this.db, tenant.id, p.range, scope),
+    };
+  }
+
+  /** One user's activity dialog: KPIs, calendar, breakdown and recent events. */
+  async userActivity(tenant: Tenant, accountId: string, p: CommonParams, now = new Date()) {
+    const scope = await this.scope(tenant.id, p.space, accountId);
+    const actorId = scope.actorId as number;
+    const [days, counts, recent, profile, last] = await Promise.all([
+      getCalendar(this.db, tenant.id, p.range, scope),
+      getBreakdown(this.db, tenant.id, p.range, scope),
+      getRecentEvents(this.db, tenant.id, actorId, p.range, scope.spaceId),
+      this.withNames(tenant, [{ accountId } as UserRow]),
+      this.lastActive(tenant.id, actorId, scope.spaceId),
+    ]);
+    const activeInRange = days.filter((d) => d.events > 0).map((d) => d.date);
+    const current = await this.currentStreak(tenant.id, actorId, scope.spaceId, p.range.tz, now);
+    return {
+      accountId,
+      displayName: profile[0]?.displayName ?? accountId,
+      avatarUrl: profile[0]?.avatarUrl ?? null,
+      profileUrl: profile[0]?.profileUrl ?? null,
+      range: rangeJson(p.range),
+      activeDays: activeInRange.length,
+      longestStreak: longestStreak(activeInRange),
+      currentStreak: current,
+      lastActive: last,
+      counts,
+      days,
+      recent: recent.map((e) => ({ ...e, url: contentUrl(tenant.baseUrl, e) })),
+    };
+  }
+
+  private async lastActive(
+    tenantId: number,
+    actorId: number,
+    spaceId: number | null,
+  ): Promise<string | null> {
+    const row =
+      spaceId === null
+        ? await this.db("actor").where({ tenant_id: tenantId, id: actorId }).first("last_active_at")
+        : await this.db("space_actor")
+            .where({ tenant_id: tenantId, space_id: spaceId, actor_id: actorId })
+            .first("last_active_at");
+    return row?.last_active_at ? new Date(row.last_active_at).toISOString() : null;
+  }
+
+  /** Current streak, looked up to three years back from today in the viewer's zone. */
+  private async currentStreak(
+    tenantId: number,
+    actorId: number,
+    spaceId: number | null,
+    tz: string,
+    now: Date,
+  ): Promise<number> {
+    const end = today(tz, now);
+    const range = buildRange(addDays(end, -(3 * 365)), end, tz);
+    let active: string[];
+    if (spaceId === null) {
+      active = await getActiveDates(this.db, tenantId, actorId, range);
+    } else {
+      const days: CalendarDay[] = await getCalendar(this.db, tenantId, range, { spaceId, actorId });
+      active = days.filter((d) => d.events > 0).map((d) => d.date);
+    }
+    return currentStreak(new Set(active), end);
+  }
+
+  /** Names for rows never looked up; unknown accounts show their account id. */
+  private async withNames(tenant: Tenant, rows: UserRow[]): Promise<ApiUserRow[]> {
+    const missing = rows.filter((r) => r.known == null).map((r) => r.accountId);
+    const fetched = missing.length
+      ? await ensureProfiles(this.db, this.clientFor(tenant), tenant, missing, this.logger)
+      : new Map();
+    return rows.map((r) => {
+      const p = fetched.get(r.accountId);
+      const displayName = p ? p.displayName : r.displayName;
+      return {
+        accountId: r.accountId,
+        displayName: displayName ?? r.accountId,
+        avatarUrl: p ? p.avatarUrl : (r.avatarUrl ?? null),
+        profileUrl: p ? p.profileUrl : (r.profileUrl ?? null),
+        counts: r.counts,
+        total: r.total,
+        activeDays: r.activeDays,
+        lastActive: r.lastActive,
+      };
+    });
+  }
+
+  /** Looks up names of every active account not yet known, so name search and sort work. */
+  private fillProfilesInBackground(tenant: Tenant): void {
+    if (this.filling.has(tenant.id)) return;
+    this.filling.add(tenant.id);
+    (async () => {
+      const rows = (await this.db("actor as a")
+        .leftJoin("user_profile as p", function () {
+          this.on("p.tenant_id", "a.tenant_id").andOn("p.account_id", "a.account_id");
+        })
+        .where("a.tenant_id", tenant.id)
+        .whereNull("p.account_id")
+        .limit(5000)
+        .select("a.account_id")) as { account_id: string }[];
+      if (rows.length) {
+        await ensureProfiles(
+          this.db,
+          this.clientFor(tenant),
+          tenant,
+          rows.map((r) => r.account_id),
+          this.logger,
+        );
+      }
+    })()
+      .catch((error) =>
+        this.logger.warn({ err: error, tenantId: tenant.id }, "profile fill failed"),
+      )
+      .finally(() => this.filling.delete(tenant.id));
+  }
+}
+
+/** A link to the content in Confluence, where one can be built from what the event carried. */
+export function contentUrl(
+  baseUrl: string,
+  e: {
+    contentId: string | null;
+    contentType: string | null;
+    spaceKey: string | null;
+    type: EventType;
+  },
+): string | null {
+  const site = baseUrl.replace(/\/$/, "");
+  const pageLike =
+    e.contentType === "page" || e.contentType === "blogpost" || e.contentType === null;
+  if (e.contentId && pageLike) {
+    return `${site}/pages/viewpage.action?pageId=${encodeURIComponent(e.contentId)}`;
+  }
+  if (e.spaceKey) return `${site}/spaces/${encodeURIComponent(e.spaceKey)}`;
+  return null;
+}
