@@ -18,7 +18,7 @@ import { fileURLToPath } from "node:url";
 import { FakeConfluence } from "../src/dev/fake-confluence.js";
 import { webhookPath } from "../src/events/types.js";
 import { type AppProcess, startApp } from "./lib/app-process.js";
-import { type CpuSnapshot, cpuDelta, cpuSnapshot } from "./lib/cpu.js";
+import { type CpuSnapshot, cpuDelta, cpuSnapshot, machineCpuSeconds } from "./lib/cpu.js";
 import { keepAliveAgent, type LoadResult, runLoad, TokenCache } from "./lib/load.js";
 import { type BenchDatabase, createBenchDatabase } from "./lib/pg-admin.js";
 import { median, percentile } from "./lib/stats.js";
@@ -142,6 +142,11 @@ async function measure(
   return { result, cpu, commits };
 }
 
+/** CPU the machine spent on neither the generator, the app under test nor PostgreSQL. */
+function otherCpu(c: CpuSnapshot): number {
+  return Math.max(0, c.machineBusy - c.generator - c.app - c.postgres);
+}
+
 /** Medians over a target's measured runs. */
 function summarize(t: Target) {
   const med = (f: (r: RunFigures) => number) => median(t.runs.map(f));
@@ -150,6 +155,7 @@ function summarize(t: Target) {
     app: med((r) => r.cpu.app / per(r)),
     postgres: med((r) => r.cpu.postgres / per(r)),
     machineBusy: med((r) => r.cpu.machineBusy / per(r)),
+    other: med((r) => otherCpu(r.cpu) / per(r)),
   });
   return {
     name: t.name,
@@ -174,6 +180,16 @@ async function main(): Promise<number> {
   console.log(
     `preparing: ${warmup} warm-up + ${events} measured events, concurrency ${concurrency}, ` +
       `${runs} runs per config, ${availableParallelism()} CPUs`,
+  );
+
+  const idleBefore = machineCpuSeconds();
+  await pause(1000);
+  const idleAfter = machineCpuSeconds();
+  const background =
+    (idleAfter.busy - idleBefore.busy) /
+    ((idleAfter.total - idleBefore.total) / availableParallelism());
+  console.log(
+    `machine before start: ${num(background, 2)} cores busy (other work on the machine skews results)`,
   );
 
   const fake = await new FakeConfluence().start();
@@ -254,7 +270,7 @@ async function main(): Promise<number> {
         `run ${run + 1} ${name.padEnd(7)} ${fixed(f.eventsPerSecond, 0, 6)} events/s  ` +
           `p50 ${fixed(f.p50, 1, 5)} ms  p99 ${fixed(f.p99, 1, 5)} ms  errors ${f.errors}  ` +
           `cores: generator ${cores(cpu.generator)} app ${cores(cpu.app)} ` +
-          `postgres ${cores(cpu.postgres)} machine ${cores(cpu.machineBusy)}  commits ${commits}`,
+          `postgres ${cores(cpu.postgres)} machine ${cores(cpu.machineBusy)} (other ${cores(otherCpu(cpu))})  commits ${commits}`,
       );
     }
   }
@@ -284,7 +300,7 @@ async function main(): Promise<number> {
   );
   lines.push(
     "",
-    `cpu during measured runs (medians; cores busy out of ${availableParallelism()}, cpu ms per acknowledged event)`,
+    `cpu during measured runs (medians; cores busy out of ${availableParallelism()}, cpu ms per acknowledged event;\n postgres and commits are cluster-wide, other = machine - generator - app - postgres)`,
     ...formatTable(
       [
         "config",
@@ -292,6 +308,7 @@ async function main(): Promise<number> {
         "app",
         "postgres",
         "machine",
+        "other",
         "app ms/ev",
         "pg ms/ev",
         "events/commit",
@@ -302,6 +319,7 @@ async function main(): Promise<number> {
         num(m.cores.app, 2),
         num(m.cores.postgres, 2),
         num(m.cores.machineBusy, 2),
+        num(m.cores.other, 2),
         num(m.msPerEvent.app, 3),
         num(m.msPerEvent.postgres, 3),
         m.name === "store" ? num(m.eventsPerCommit, 1) : "-",

@@ -49,7 +49,8 @@ export function localDate(instant: Date | number, tz: string): string {
 }
 
 export function addDays(date: string, n: number): string {
-  return DateTime.fromISO(date, { zone: "UTC" }).plus({ days: n }).toISODate() as string;
+  const ms = Date.parse(`${date}T00:00:00Z`) + n * DAY_MS;
+  return new Date(ms).toISOString().slice(0, 10);
 }
 
 export function buildRange(from: string, to: string, tz: string): ReportRange {
@@ -75,35 +76,26 @@ export function buildRange(from: string, to: string, tz: string): ReportRange {
     edges.push({ start, end });
   }
 
-  // Walk the quarter-hours of every UTC day that overlaps the range, assigning each to the
-  // local day whose [start, next start) holds it. Offsets are multiples of 15 minutes, so a
-  // quarter-hour never straddles a local midnight.
-  const bounds = [...days.map((d) => d.start.getTime()), e];
+  // Each local day [s, next s) covers one, two or three UTC days; within each, a run of
+  // quarter-hours. Offsets are multiples of 15 minutes, so a quarter-hour never straddles a
+  // local midnight and every piece is a whole number of quarter-hours.
   const masks: ReportRange["masks"] = [];
-  let li = 0;
-  for (let u = Math.floor(s / DAY_MS) * DAY_MS; u < e; u += DAY_MS) {
-    const perLocal = new Map<number, string[]>();
-    for (let q = 0; q < 96; q++) {
-      const t = u + q * QUARTER_MS;
-      if (t < s || t >= e) continue;
-      while (li + 1 < bounds.length - 1 && (bounds[li + 1] as number) <= t) li++;
-      while (li > 0 && (bounds[li] as number) > t) li--;
-      let bits = perLocal.get(li);
-      if (!bits) {
-        bits = Array.from({ length: 96 }, () => "0");
-        perLocal.set(li, bits);
-      }
-      bits[q] = "1";
+  days.forEach((day, i) => {
+    const from = day.start.getTime();
+    const until = i + 1 < days.length ? (days[i + 1] as { start: Date }).start.getTime() : e;
+    for (let u = Math.floor(from / DAY_MS) * DAY_MS; u < until; u += DAY_MS) {
+      const qa = (Math.max(from, u) - u) / QUARTER_MS;
+      const qb = (Math.min(until, u + DAY_MS) - u) / QUARTER_MS;
+      if (qb <= qa) continue;
+      masks.push({ utcDay: isoDay(u), localDay: day.date, mask: quarterMask(qa, qb) });
     }
-    for (const [index, bits] of perLocal) {
-      masks.push({
-        utcDay: isoDay(u),
-        localDay: (days[index] as { date: string }).date,
-        mask: bits.join(""),
-      });
-    }
-  }
+  });
   return { from, to, tz, start, end, days, fullUtcDays, edges, masks };
+}
+
+/** 96 bits with quarter-hours [from, to) set. */
+function quarterMask(from: number, to: number): string {
+  return "0".repeat(from) + "1".repeat(to - from) + "0".repeat(96 - to);
 }
 
 function isoDay(ms: number): string {

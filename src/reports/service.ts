@@ -154,7 +154,10 @@ export class ReportService {
     return row?.last_active_at ? new Date(row.last_active_at).toISOString() : null;
   }
 
-  /** Current streak, looked up to three years back from today in the viewer's zone. */
+  /**
+   * Current streak in the viewer's zone. Looks back 62 days first (most streaks end there) and
+   * only when the streak reaches that far, up to three years.
+   */
   private async currentStreak(
     tenantId: number,
     actorId: number,
@@ -163,15 +166,19 @@ export class ReportService {
     now: Date,
   ): Promise<number> {
     const end = today(tz, now);
-    const range = buildRange(addDays(end, -(3 * 365)), end, tz);
-    let active: string[];
-    if (spaceId === null) {
-      active = await getActiveDates(this.db, tenantId, actorId, range);
-    } else {
-      const days: CalendarDay[] = await getCalendar(this.db, tenantId, range, { spaceId, actorId });
-      active = days.filter((d) => d.events > 0).map((d) => d.date);
+    for (const lookBack of [62, 3 * 365]) {
+      const range = buildRange(addDays(end, -lookBack), end, tz);
+      let active: string[];
+      if (spaceId === null) {
+        active = await getActiveDates(this.db, tenantId, actorId, range);
+      } else {
+        const days: CalendarDay[] = await getCalendar(this.db, tenantId, range, { spaceId, actorId });
+        active = days.filter((d) => d.events > 0).map((d) => d.date);
+      }
+      const streak = currentStreak(new Set(active), end);
+      if (streak < lookBack) return streak;
     }
-    return currentStreak(new Set(active), end);
+    return 3 * 365;
   }
 
   /** Names for rows never looked up; unknown accounts show their account id. */

@@ -1,0 +1,392 @@
+/**
+ * npm run bench:reports
+ *
+ * Builds a site of BENCH_EVENTS events (default 10 million: 5,000 users with heavy-tailed
+ * activity, 300 spaces, 365 days, ~70% views) on a fresh PostgreSQL database through the app's
+ * own storage path (writeEvents, the group commit's writer), then times each report endpoint
+ * over HTTP (median of BENCH_RUNS runs) next to the same answer from a plain GROUP BY over the
+ * raw events, in the same run. Also: the CSV of 100,000 users, and what the rollups cost the
+ * storage path.
+ *
+ * Env: BENCH_DATABASE_URL (admin URL, default postgres://postgres@127.0.0.1:5432/postgres),
+ * BENCH_EVENTS, BENCH_USERS, BENCH_RUNS, BENCH_CSV_USERS, BENCH_KEEP_DB=1 (keep the database).
+ */
+import { performance } from "node:perf_hooks";
+import { DateTime } from "luxon";
+import { loadConfig } from "../src/config.js";
+import { FakeConfluence } from "../src/dev/fake-confluence.js";
+import { EVENT_TYPES, type EventTypeCode, WEBHOOKS } from "../src/events/types.js";
+import { type NewEvent, writeEvents } from "../src/ingest/write-events.js";
+import { createLogger } from "../src/log.js";
+import { start } from "../src/server.js";
+import { createBenchDatabase } from "./lib/pg-admin.js";
+import { seededRandom } from "./lib/random.js";
+import { median } from "./lib/stats.js";
+import { formatTable, num } from "./lib/table.js";
+
+const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 10_000_000);
+const USERS = Number(process.env.BENCH_USERS ?? 5000);
+const SPACES = 300;
+const DAYS = 365;
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const CSV_USERS = Number(process.env.BENCH_CSV_USERS ?? 100_000);
+const MAX_USER_EVENTS = 117_000;
+const MIN_USER_EVENTS = 5;
+const BATCH = Number(process.env.BENCH_BATCH ?? 5000);
+const WRITERS = Number(process.env.BENCH_WRITERS ?? 1);
+const ADMIN = "bench-admin";
+const ZONES = ["UTC", "America/New_York", "Europe/Berlin", "Asia/Kolkata", "Asia/Kathmandu", "Asia/Tokyo", "Australia/Sydney", "America/Los_Angeles"];
+
+const log = (line: string) => process.stdout.write(`${line}\n`);
+
+/** Per-user event counts: a power law clamped to [5, 117,000], scaled to sum to EVENTS. */
+function userWeights(): number[] {
+  const sum = (a: number) => {
+    let s = 0;
+    for (let i = 1; i <= USERS; i++) s += Math.max(MIN_USER_EVENTS, MAX_USER_EVENTS * i ** -a);
+    return s;
+  };
+  let lo = 0.01;
+  let hi = 3;
+  for (let k = 0; k < 60; k++) {
+    const mid = (lo + hi) / 2;
+    if (sum(mid) > EVENTS) lo = mid;
+    else hi = mid;
+  }
+  const weights: number[] = [];
+  for (let i = 1; i <= USERS; i++) weights.push(Math.max(MIN_USER_EVENTS, MAX_USER_EVENTS * i ** -lo));
+  return weights;
+}
+
+const NON_VIEW = WEBHOOKS.filter((w) => w.type !== "view");
+const VIEWS = WEBHOOKS.filter((w) => w.type === "view" && w.event !== "search_performed");
+
+/** Generates the site day by day (time-ordered, like webhooks arrive), in batches. */
+function* siteBatches(tenantId: number, rand: () => number): Generator<NewEvent[]> {
+  const weights = userWeights();
+  const cumulative: number[] = [];
+  let total = 0;
+  for (const w of weights) cumulative.push((total += w));
+  const pickUser = () => {
+    const x = rand() * total;
+    let lo = 0;
+    let hi = cumulative.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((cumulative[mid] as number) < x) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  const startMs = DateTime.utc().startOf("day").minus({ days: DAYS }).toMillis();
+  const perDay = Math.round(EVENTS / DAYS);
+  let batch: NewEvent[] = [];
+  for (let d = 0; d < DAYS; d++) {
+    const times: number[] = [];
+    for (let i = 0; i < perDay; i++) {
+      // Working hours around the user's zone, spread over the UTC day.
+      times.push(startMs + d * 86_400_000 + Math.floor(rand() * 86_400_000));
+    }
+    times.sort((a, b) => a - b);
+    for (const at of times) {
+      const u = pickUser();
+      const hook = rand() < 0.7 ? VIEWS[Math.floor(rand() * VIEWS.length)] : NON_VIEW[Math.floor(rand() * NON_VIEW.length)];
+      if (!hook) continue;
+      // Each user works mostly in a handful of spaces.
+      const space = (u * 7 + Math.floor(rand() ** 3 * 6) * 13) % SPACES;
+      const now = new Date(at);
+      batch.push({
+        tenantId,
+        accountId: `557058:bench-user-${u}`,
+        accountType: "customer",
+        type: EVENT_TYPES[hook.type] as EventTypeCode,
+        webhook: hook.code,
+        spaceKey: hook.type === "other" ? null : `SP${space}`,
+        contentKey: hook.type === "other" || hook.type === "space" ? null : String(100_000 + Math.floor(rand() * 200_000)),
+        contentType: "page",
+        title: null,
+        occurredAt: now,
+        receivedAt: now,
+      });
+      if (batch.length >= BATCH) {
+        yield batch;
+        batch = [];
+      }
+    }
+  }
+  if (batch.length) yield batch;
+}
+
+async function timeIt(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return performance.now() - t0;
+}
+
+async function medianOf(fn: () => Promise<unknown>): Promise<number> {
+  await fn(); // warm-up
+  const times: number[] = [];
+  for (let i = 0; i < RUNS; i++) times.push(await timeIt(fn));
+  return median(times);
+}
+
+async function main() {
+  const database = await createBenchDatabase(ADMIN_URL);
+  const fake = await new FakeConfluence().start();
+  const csvFake = await new FakeConfluence().start();
+  process.env.CONNECT_KEYS_CDN_URL = fake.keysUrl;
+  fake.users.set(ADMIN, { accountId: ADMIN, displayName: "Bench Admin", admin: true });
+  csvFake.users.set(ADMIN, { accountId: ADMIN, displayName: "Bench Admin", admin: true });
+  const config = {
+    ...loadConfig({ NODE_ENV: "test", PORT: "0", AC_HOST_WHITELIST: "127.0.0.1", LOG_LEVEL: "warn" }),
+    database: { kind: "postgres" as const, url: database.url, poolMax: 8 },
+  };
+  const app = await start(config, createLogger("warn"));
+  const db = app.db;
+  try {
+    for (const f of [fake, csvFake]) {
+      const res = await f.install(app.url);
+      if (res.status !== 204) throw new Error(`install failed: ${res.status} ${res.body}`);
+    }
+    const tenantOf = async (f: FakeConfluence) =>
+      Number((await db("tenant").where({ client_key: f.clientKey }).first("id")).id);
+    const siteTenant = await tenantOf(fake);
+    const csvTenant = await tenantOf(csvFake);
+
+    // 1. What the rollups cost the storage path (same batches, fresh tenants, medians).
+    const probe = [...siteBatches(-1, seededRandom(7))].slice(0, 50).flat();
+    const rollupCost: Record<string, number[]> = { with: [], without: [] };
+    for (let run = 0; run < 3; run++) {
+      for (const rollups of [true, false]) {
+        const tenantId = -100 - run * 2 - (rollups ? 0 : 1);
+        const events = probe.map((e) => ({ ...e, tenantId }));
+        const t = await timeIt(async () => {
+          for (let i = 0; i < events.length; i += 500) await writeEvents(db, events.slice(i, i + 500), { rollups });
+        });
+        rollupCost[rollups ? "with" : "without"]?.push(events.length / (t / 1000));
+      }
+    }
+    for (const table of ["event", "user_day", "site_quarter", "actor", "space", "content", "space_actor"]) {
+      await db.raw(`DELETE FROM ${table} WHERE tenant_id < 0`);
+    }
+
+    // 2. The site.
+    log(`building ${EVENTS.toLocaleString("en")} events for ${USERS} users, ${SPACES} spaces, ${DAYS} days...`);
+    const buildStart = performance.now();
+    const gen = siteBatches(siteTenant, seededRandom(42));
+    let written = 0;
+    let nextReport = 1_000_000;
+    const writer = async () => {
+      for (;;) {
+        const next = gen.next();
+        if (next.done) return;
+        await writeEvents(db, next.value);
+        written += next.value.length;
+        if (written >= nextReport) {
+          log(`  ${written.toLocaleString("en")} events, ${num(written / ((performance.now() - buildStart) / 1000))}/s`);
+          nextReport += 1_000_000;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: WRITERS }, writer));
+    const buildSeconds = (performance.now() - buildStart) / 1000;
+    log(`built ${written.toLocaleString("en")} events in ${num(buildSeconds, 1)} s (${num(written / buildSeconds)}/s through writeEvents)`);
+
+    // The CSV site: many users with a few events each.
+    const csvEvents: NewEvent[] = [];
+    const now = Date.now();
+    for (let u = 0; u < CSV_USERS; u++) {
+      for (let k = 0; k < 3; k++) {
+        const at = new Date(now - (1 + ((u * 3 + k) % 20)) * 86_400_000);
+        csvEvents.push({
+          tenantId: csvTenant,
+          accountId: `csv-user-${u}`,
+          accountType: "customer",
+          type: (k === 0 ? EVENT_TYPES.view : k === 1 ? EVENT_TYPES.edit : EVENT_TYPES.comment) as EventTypeCode,
+          webhook: k === 0 ? 1 : k === 1 ? 20 : 50,
+          spaceKey: "CSV",
+          contentKey: String(u),
+          contentType: "page",
+          title: null,
+          occurredAt: at,
+          receivedAt: at,
+        });
+      }
+    }
+    for (let i = 0; i < csvEvents.length; i += BATCH) await writeEvents(db, csvEvents.slice(i, i + BATCH));
+    log("vacuum analyze...");
+    await db.raw("VACUUM ANALYZE");
+
+    const sizes = (
+      await db.raw(`SELECT relname, pg_size_pretty(pg_total_relation_size(oid)) AS size, reltuples::bigint AS rows
+        FROM pg_class WHERE relname IN ('event', 'user_day', 'site_quarter') ORDER BY relname`)
+    ).rows as { relname: string; size: string; rows: string }[];
+
+    // 3. Endpoints over HTTP vs plain GROUP BY over raw events.
+    const token = () => fake.contextToken(ADMIN);
+    const api = async (path: string, f: FakeConfluence = fake) => {
+      const res = await fetch(`${app.url}${path}`, { headers: { authorization: `JWT ${f === fake ? token() : f.contextToken(ADMIN)}` } });
+      const body = await res.arrayBuffer();
+      if (res.status !== 200) throw new Error(`${path}: ${res.status} ${Buffer.from(body).toString()}`);
+      return body;
+    };
+    const today = DateTime.utc().toISODate() as string;
+    const back = (n: number) => DateTime.utc().minus({ days: n - 1 }).toISODate() as string;
+    // Names are fetched once and cached: warm the caches the way a first page view does.
+    await api(`/api/reports/users?from=${back(30)}&to=${today}&limit=1000`);
+    await new Promise((r) => setTimeout(r, 3000));
+
+    const heavy = "557058:bench-user-0";
+    const typical = `557058:bench-user-${Math.floor(USERS / 2)}`;
+    const actorId = async (accountId: string) =>
+      Number((await db("actor").where({ tenant_id: siteTenant, account_id: accountId }).first("id")).id);
+    const heavyId = await actorId(heavy);
+    const typicalId = await actorId(typical);
+    const range = (days: number, tz: string) => {
+      const to = DateTime.now().setZone(tz).toISODate() as string;
+      const from = DateTime.fromISO(to).minus({ days: days - 1 }).toISODate() as string;
+      return {
+        from,
+        to,
+        tz,
+        start: DateTime.fromISO(from, { zone: tz }).startOf("day").toUTC().toISO() as string,
+        end: DateTime.fromISO(to, { zone: tz }).plus({ days: 1 }).startOf("day").toUTC().toISO() as string,
+      };
+    };
+    const raw = (sql: string, bindings: (string | number)[]) => db.raw(sql, bindings);
+    const rawUsers = (r: ReturnType<typeof range>) =>
+      raw(
+        `SELECT actor_id, count(*) FILTER (WHERE type = 1) AS v, count(*) FILTER (WHERE type = 2) AS c,
+           count(*) FILTER (WHERE type = 3) AS e, count(*) FILTER (WHERE type = 5) AS m, count(*) AS t,
+           count(DISTINCT (occurred_at AT TIME ZONE ?)::date) AS active, max(occurred_at) AS last
+         FROM event WHERE tenant_id = ? AND occurred_at >= ? AND occurred_at < ? GROUP BY actor_id`,
+        [r.tz, siteTenant, r.start, r.end],
+      );
+
+    const cases: { name: string; goal: string; app: () => Promise<unknown>; plain: () => Promise<unknown> }[] = [];
+    const r30 = range(30, "America/New_York");
+    cases.push({
+      name: "users, 30 days, all users (America/New_York)",
+      goal: "< 50 ms",
+      app: () => api(`/api/reports/users?from=${r30.from}&to=${r30.to}&tz=${r30.tz}&limit=1000`),
+      plain: () => rawUsers(r30),
+    });
+    const r365 = range(365, "America/New_York");
+    cases.push({
+      name: "users, 365 days, all users (America/New_York)",
+      goal: "< 300 ms",
+      app: () => api(`/api/reports/users?from=${r365.from}&to=${r365.to}&tz=${r365.tz}&limit=1000`),
+      plain: () => rawUsers(r365),
+    });
+    const k365 = range(365, "Asia/Kathmandu");
+    cases.push({
+      name: "calendar, 365 days (Asia/Kathmandu)",
+      goal: "< 50 ms",
+      app: () => api(`/api/reports/calendar?from=${k365.from}&to=${k365.to}&tz=${k365.tz}`),
+      plain: () =>
+        raw(
+          `SELECT (occurred_at AT TIME ZONE ?)::date AS d, count(*) AS events, count(DISTINCT actor_id) AS users
+           FROM event WHERE tenant_id = ? AND occurred_at >= ? AND occurred_at < ? GROUP BY 1`,
+          [k365.tz, siteTenant, k365.start, k365.end],
+        ),
+    });
+    const b90 = range(90, "Europe/Berlin");
+    cases.push({
+      name: "breakdown, 90 days (Europe/Berlin)",
+      goal: "< 50 ms",
+      app: () => api(`/api/reports/breakdown?from=${b90.from}&to=${b90.to}&tz=${b90.tz}`),
+      plain: () =>
+        raw(`SELECT type, count(*) FROM event WHERE tenant_id = ? AND occurred_at >= ? AND occurred_at < ? GROUP BY type`, [
+          siteTenant,
+          b90.start,
+          b90.end,
+        ]),
+    });
+    for (const [label, accountId, id] of [
+      ["typical", typical, typicalId],
+      ["heaviest", heavy, heavyId],
+    ] as const) {
+      const u365 = range(365, "Asia/Kolkata");
+      cases.push({
+        name: `one user's activity, 365 days, ${label} user (Asia/Kolkata)`,
+        goal: "< 20 ms",
+        app: () => api(`/api/reports/users/${encodeURIComponent(accountId)}?from=${u365.from}&to=${u365.to}&tz=${u365.tz}`),
+        plain: () =>
+          Promise.all([
+            raw(
+              `SELECT (occurred_at AT TIME ZONE ?)::date AS d, count(*) FROM event
+               WHERE tenant_id = ? AND actor_id = ? AND occurred_at >= ? AND occurred_at < ? GROUP BY 1`,
+              [u365.tz, siteTenant, id, u365.start, u365.end],
+            ),
+            raw(
+              `SELECT type, count(*) FROM event
+               WHERE tenant_id = ? AND actor_id = ? AND occurred_at >= ? AND occurred_at < ? GROUP BY type`,
+              [siteTenant, id, u365.start, u365.end],
+            ),
+          ]),
+      });
+    }
+    const c30 = range(30, "UTC");
+    cases.push({
+      name: `CSV, ${CSV_USERS.toLocaleString("en")} users, 30 days`,
+      goal: "< 3000 ms",
+      app: () => api(`/api/reports/users.csv?from=${c30.from}&to=${c30.to}&tz=UTC`, csvFake),
+      plain: () =>
+        raw(
+          `SELECT a.account_id, count(*) FILTER (WHERE type = 1), count(*) FILTER (WHERE type = 2),
+             count(*) FILTER (WHERE type = 3), count(*) FILTER (WHERE type = 5)
+           FROM event e JOIN actor a ON a.tenant_id = e.tenant_id AND a.id = e.actor_id
+           WHERE e.tenant_id = ? AND occurred_at >= ? AND occurred_at < ? GROUP BY a.account_id`,
+          [csvTenant, c30.start, c30.end],
+        ),
+    });
+
+    const rows: string[][] = [];
+    for (const c of cases) {
+      const appMs = await medianOf(c.app);
+      const plainMs = await medianOf(c.plain);
+      rows.push([c.name, num(appMs, 1), num(plainMs, 1), num(plainMs / appMs, 1), c.goal, appMs < Number(c.goal.replace(/[^\d]/g, "")) ? "met" : "MISSED"]);
+      log(`  measured: ${c.name}`);
+    }
+
+    // CSV memory: RSS while streaming the 100,000-row export.
+    const rssBefore = process.memoryUsage().rss;
+    let rssPeak = rssBefore;
+    const sampler = setInterval(() => {
+      rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
+    }, 5);
+    const csvRes = await fetch(`${app.url}/api/reports/users.csv?from=${c30.from}&to=${c30.to}&tz=UTC`, {
+      headers: { authorization: `JWT ${csvFake.contextToken(ADMIN)}` },
+    });
+    let csvBytes = 0;
+    let csvLines = 0;
+    for await (const chunk of csvRes.body as AsyncIterable<Uint8Array>) {
+      csvBytes += chunk.length;
+      for (const b of chunk) if (b === 10) csvLines++;
+    }
+    clearInterval(sampler);
+
+    const storeWith = median(rollupCost.with ?? []);
+    const storeWithout = median(rollupCost.without ?? []);
+    log("");
+    log(`reports benchmark (PostgreSQL, ${written.toLocaleString("en")} events, ${USERS} users, ${SPACES} spaces, ${DAYS} days; medians of ${RUNS} runs, HTTP for the app)`);
+    for (const s of sizes) log(`  ${s.relname}: ${Number(s.rows).toLocaleString("en")} rows, ${s.size}`);
+    log("");
+    for (const line of formatTable(["endpoint", "app ms", "plain GROUP BY ms", "speed-up", "goal", ""], rows)) log(line);
+    log("");
+    log(`CSV: ${csvLines - 1} data rows, ${num(csvBytes / 1e6, 1)} MB; process RSS ${num(rssBefore / 1e6)} MB before, peak ${num(rssPeak / 1e6)} MB during (+${num((rssPeak - rssBefore) / 1e6)} MB)`);
+    log(`storage path (writeEvents, batches of 500): ${num(storeWith)} events/s with rollups, ${num(storeWithout)} without: rollups cost ${num((1 - storeWith / storeWithout) * 100)}% (goal <= 30%)`);
+  } finally {
+    await app.stop();
+    await fake.stop();
+    await csvFake.stop();
+    if (process.env.BENCH_KEEP_DB === "1") log(`kept database ${database.url}`);
+    else await database.drop();
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
