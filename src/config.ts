@@ -25,6 +25,8 @@ const envSchema = z.object({
   INGEST_BATCH_MAX: z.coerce.number().int().min(1).max(5000).default(500),
   /** Webhooks waiting for a commit beyond which new ones are refused with 503. */
   INGEST_QUEUE_MAX: z.coerce.number().int().min(1).default(20000),
+  /** How often report days are sealed into prefix sums (seconds; 0 turns the sealer off). */
+  REPORT_SEAL_INTERVAL_S: z.coerce.number().int().min(0).max(86_400).default(60),
   /** Benchmark only: authenticate and validate webhooks but store nothing (the HTTP ceiling). */
   BENCH_NO_STORE: flag,
 });
@@ -44,6 +46,8 @@ export interface Config {
   acOpts: string;
   logLevel: z.infer<typeof envSchema>["LOG_LEVEL"];
   ingest: { batchMax: number; queueMax: number; store: boolean };
+  /** Milliseconds between sealing runs; 0 = off. */
+  sealIntervalMs: number;
 }
 
 /** The one reader of process.env: validates it once, at boot, and fails with a clear message. */
@@ -81,5 +85,6 @@ export function loadConfig(env: NodeJS.ProcessEnv | Env = process.env): Config {
       queueMax: e.INGEST_QUEUE_MAX,
       store: !e.BENCH_NO_STORE,
     },
+    sealIntervalMs: e.REPORT_SEAL_INTERVAL_S * 1000,
   };
 }

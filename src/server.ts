@@ -4,6 +4,7 @@ import { createApp } from "./app.js";
 import { type Config, loadConfig } from "./config.js";
 import { createDb, type Db, migrateLatest } from "./db/knex.js";
 import { createLogger, type Logger } from "./log.js";
+import { startSealer } from "./reports/sealing.js";
 
 export interface RunningServer {
   url: string;
@@ -37,6 +38,7 @@ export async function start(
   const url = config.localBaseUrl ?? `http://localhost:${port}`;
   const ctx = await createApp({ config, db, logger, localBaseUrl: url });
   handler = ctx.app;
+  const sealer = config.sealIntervalMs > 0 ? startSealer(db, logger, config.sealIntervalMs) : null;
   logger.info(
     { url, database: config.database.kind, env: config.env },
     `Activity Report listening on ${url} (descriptor: ${url}/atlassian-connect.json)`,
@@ -53,6 +55,7 @@ export async function start(
           server.closeIdleConnections();
         });
         await ctx.ingestor.drain();
+        await sealer?.stop();
         await db.destroy();
       })();
       return stopping;

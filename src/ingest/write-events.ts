@@ -1,6 +1,7 @@
 import type { Knex } from "knex";
 import type { Db } from "../db/knex.js";
 import { EVENT_TYPE_NAMES, type EventTypeCode, typeFromCode } from "../events/types.js";
+import { lockTenantsShared, unsealForLateEvents } from "../reports/sealing.js";
 
 /** One validated, classified webhook, ready to store. */
 export interface NewEvent {
@@ -34,12 +35,15 @@ export async function writeEvents(
   options: WriteOptions = {},
 ): Promise<(Error | null)[]> {
   try {
-    await withRetry(() => db.transaction((trx) => writeBatch(trx, events, options.rollups ?? true)));
+    await withRetry(() =>
+      db.transaction((trx) => writeBatch(trx, events, options.rollups ?? true)),
+    );
     return events.map(() => null);
   } catch (error) {
     if (events.length > 1 && isDataError(error)) {
       const outcomes: (Error | null)[] = [];
-      for (const event of events) outcomes.push((await writeEvents(db, [event], options))[0] ?? null);
+      for (const event of events)
+        outcomes.push((await writeEvents(db, [event], options))[0] ?? null);
       return outcomes;
     }
     throw error;
@@ -81,7 +85,20 @@ function isDataError(error: unknown): boolean {
 
 const key = (tenantId: number, text: string) => `${tenantId}\u0000${text}`;
 
-async function writeBatch(trx: Knex.Transaction, events: NewEvent[], rollups: boolean): Promise<void> {
+async function writeBatch(
+  trx: Knex.Transaction,
+  events: NewEvent[],
+  rollups: boolean,
+): Promise<void> {
+  // Sealed report days must not miss an event: hold the sealer off, and reopen sealed days
+  // this batch adds to (see reports/sealing.ts).
+  const earliest = new Map<number, Date>();
+  for (const e of events) {
+    const seen = earliest.get(e.tenantId);
+    if (!seen || e.occurredAt < seen) earliest.set(e.tenantId, e.occurredAt);
+  }
+  await lockTenantsShared(trx, [...earliest.keys()]);
+  await unsealForLateEvents(trx, earliest);
   const actorIds = await upsertActors(trx, events);
   const spaceIds = await upsertSpaces(trx, events);
   const contentIds = await upsertContent(trx, events, spaceIds);

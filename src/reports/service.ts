@@ -1,4 +1,5 @@
 import type { Readable } from "node:stream";
+import type { Knex } from "knex";
 import type { ConfluenceClient } from "../confluence/client.js";
 import { refreshGroupMembers } from "../confluence/groups.js";
 import { ensureProfiles } from "../confluence/profiles.js";
@@ -13,6 +14,7 @@ import type { Counts } from "./queries/sql.js";
 import { getActiveDates, getRecentEvents } from "./queries/user-activity.js";
 import { getUsersReport, type UserRow, usersReportSql } from "./queries/users-report.js";
 import { addDays, buildRange, type ReportRange, today } from "./range.js";
+import { readZone, registerZone, type ZoneState } from "./sealing.js";
 import { currentStreak, longestStreak } from "./streaks.js";
 
 /** Scope id for a space key the site has no events in: matches no row. */
@@ -73,10 +75,29 @@ export class ReportService {
     };
   }
 
+  /**
+   * Runs report queries in one read-only, repeatable-read transaction, with the zone's sealing
+   * watermark read in it: the prefix slices and the live part then see the same data.
+   */
+  private async read<T>(
+    tenantId: number,
+    tz: string,
+    fn: (trx: Knex.Transaction, zone: ZoneState | null) => Promise<T>,
+  ): Promise<T> {
+    await registerZone(this.db, tenantId, tz);
+    return this.db.transaction(async (trx) => fn(trx, await readZone(trx, tenantId, tz)), {
+      isolationLevel: "repeatable read",
+      readOnly: true,
+    });
+  }
+
   async users(tenant: Tenant, p: UsersParams) {
-    if (p.group !== null)
+    if (p.group !== null) {
       await refreshGroupMembers(this.db, this.clientFor(tenant), tenant.id, p.group);
-    const report = await getUsersReport(this.db, tenant.id, p);
+    }
+    const report = await this.read(tenant.id, p.range.tz, (trx, zone) =>
+      getUsersReport(trx, tenant.id, p, zone),
+    );
     const rows = await this.withNames(tenant, report.rows);
     this.fillProfilesInBackground(tenant);
     return {
@@ -89,35 +110,58 @@ export class ReportService {
 
   /** Every listed user, streamed from the database (a cursor on PostgreSQL). */
   async usersStream(tenant: Tenant, p: Omit<UsersParams, "limit" | "offset">): Promise<Readable> {
-    if (p.group !== null)
+    if (p.group !== null) {
       await refreshGroupMembers(this.db, this.clientFor(tenant), tenant.id, p.group);
-    const { sql, bindings } = usersReportSql(tenant.id, p);
-    return this.db.raw(sql, bindings).stream();
+    }
+    await registerZone(this.db, tenant.id, p.range.tz);
+    const trx = await this.db.transaction(undefined, {
+      isolationLevel: "repeatable read",
+      readOnly: true,
+    });
+    try {
+      const zone = await readZone(trx, tenant.id, p.range.tz);
+      const { sql, bindings } = usersReportSql(tenant.id, p, zone);
+      const stream = trx.raw(sql, bindings).stream();
+      const finish = () => {
+        if (!trx.isCompleted()) trx.commit().catch(() => {});
+      };
+      stream.on("end", finish);
+      stream.on("error", finish);
+      stream.on("close", finish);
+      return stream;
+    } catch (error) {
+      await trx.rollback().catch(() => {});
+      throw error;
+    }
   }
 
   async calendar(tenant: Tenant, p: CommonParams & { accountId: string | null }) {
     const scope = await this.scope(tenant.id, p.space, p.accountId);
-    return {
-      range: rangeJson(p.range),
-      days: await getCalendar(this.db, tenant.id, p.range, scope),
-    };
+    const days = await this.read(tenant.id, p.range.tz, (trx, zone) =>
+      getCalendar(trx, tenant.id, p.range, scope, zone),
+    );
+    return { range: rangeJson(p.range), days };
   }
 
   async breakdown(tenant: Tenant, p: CommonParams & { accountId: string | null }) {
     const scope = await this.scope(tenant.id, p.space, p.accountId);
-    return {
-      range: rangeJson(p.range),
-      counts: await getBreakdown(this.db, tenant.id, p.range, scope),
-    };
+    const counts = await this.read(tenant.id, p.range.tz, (trx, zone) =>
+      getBreakdown(trx, tenant.id, p.range, scope, zone),
+    );
+    return { range: rangeJson(p.range), counts };
   }
 
   /** One user's activity dialog: KPIs, calendar, breakdown and recent events. */
   async userActivity(tenant: Tenant, accountId: string, p: CommonParams, now = new Date()) {
     const scope = await this.scope(tenant.id, p.space, accountId);
     const actorId = scope.actorId as number;
-    const [days, counts, recent, profile, last] = await Promise.all([
-      getCalendar(this.db, tenant.id, p.range, scope),
-      getBreakdown(this.db, tenant.id, p.range, scope),
+    const [days, counts] = await this.read(tenant.id, p.range.tz, (trx, zone) =>
+      Promise.all([
+        getCalendar(trx, tenant.id, p.range, scope, zone),
+        getBreakdown(trx, tenant.id, p.range, scope, zone),
+      ]),
+    );
+    const [recent, profile, last] = await Promise.all([
       getRecentEvents(this.db, tenant.id, actorId, p.range, scope.spaceId),
       this.withNames(tenant, [{ accountId } as UserRow]),
       this.lastActive(tenant.id, actorId, scope.spaceId),
@@ -172,7 +216,10 @@ export class ReportService {
       if (spaceId === null) {
         active = await getActiveDates(this.db, tenantId, actorId, range);
       } else {
-        const days: CalendarDay[] = await getCalendar(this.db, tenantId, range, { spaceId, actorId });
+        const days: CalendarDay[] = await getCalendar(this.db, tenantId, range, {
+          spaceId,
+          actorId,
+        });
         active = days.filter((d) => d.events > 0).map((d) => d.date);
       }
       const streak = currentStreak(new Set(active), end);

@@ -4,6 +4,8 @@ import { FakeConfluence } from "../../src/dev/fake-confluence.js";
 import { payloadFor } from "../../src/dev/payloads.js";
 import { EVENT_TYPE_NAMES, type EventType, WEBHOOKS } from "../../src/events/types.js";
 import { localDayStart } from "../../src/reports/range.js";
+import { sealAll } from "../../src/reports/sealing.js";
+import { createLogger } from "../../src/log.js";
 import { apiGet } from "../support/api.js";
 import { BACKEND, type TestApp, startTestApp } from "../support/harness.js";
 import {
@@ -100,7 +102,9 @@ describe(`reports are exact in every zone (${BACKEND}, seed ${SEED})`, () => {
   const ADMIN = "oracle-admin";
 
   beforeAll(async () => {
-    t = await startTestApp();
+    // Sealing is driven by the test: first every answer comes from the live rollups, then
+    // from the sealed prefix sums, then after a late event has reopened sealed days.
+    t = await startTestApp({ env: { REPORT_SEAL_INTERVAL_S: "0" } });
     const rand = mulberry32(SEED);
     const second = await new FakeConfluence().start();
     for (const [fake, users] of [
@@ -137,8 +141,7 @@ describe(`reports are exact in every zone (${BACKEND}, seed ${SEED})`, () => {
   const qs = (q: Query) =>
     new URLSearchParams(Object.entries(q).filter(([, v]) => v !== undefined) as [string, string][]).toString();
 
-  for (const tz of ZONES) {
-    it(`users, calendar, breakdown and one user's activity match in ${tz}`, async () => {
+  const checkZone = async (tz: string) => {
       for (const [siteIndex, site] of sites.entries()) {
         for (const [from, to] of RANGES) {
           const base: Query = { from, to, tz };
@@ -192,6 +195,38 @@ describe(`reports are exact in every zone (${BACKEND}, seed ${SEED})`, () => {
           }
         }
       }
-    });
-  }
+    };
+
+  describe("from the live rollups", () => {
+    it.each(ZONES)("users, calendar, breakdown and one user's activity match in %s", checkZone);
+  });
+
+  describe("from sealed prefix sums", () => {
+    it("seals every day that is over, for every zone a viewer used", async () => {
+      const sealed = await sealAll(t.db, createLogger("silent"));
+      expect(sealed).toBeGreaterThan(ZONES.length * 30);
+      const zones = await t.db("report_zone").whereNull("sealed_through");
+      expect(zones).toEqual([]);
+    }, 300_000);
+    it.each(ZONES)("users, calendar, breakdown and one user's activity match in %s", checkZone);
+  });
+
+  describe("after a late event lands in sealed days", () => {
+    it("reopens the sealed days and stays exact", async () => {
+      const site = sites[0] as Site;
+      const late: OracleEvent = { accountId: "u-late", type: "edit", spaceKey: "S2", at: Date.parse("2026-03-29T00:30:00Z") };
+      const res = await site.fake.sendWebhook(
+        t.url,
+        "page_updated",
+        payloadFor("page_updated", { accountId: late.accountId, spaceKey: late.spaceKey, timestamp: late.at }),
+      );
+      expect(res.status).toBe(204);
+      site.events.push(late);
+      const reopened = await t.db("report_zone").where("sealed_through", "<", "2026-03-30");
+      expect(reopened.length).toBe(ZONES.length);
+      for (const tz of ZONES) await checkZone(tz);
+      await sealAll(t.db, createLogger("silent"));
+      for (const tz of ZONES) await checkZone(tz);
+    }, 300_000);
+  });
 });

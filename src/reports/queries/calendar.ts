@@ -1,5 +1,7 @@
+import type { Knex } from "knex";
 import type { Db } from "../../db/knex.js";
 import type { ReportRange } from "../range.js";
+import { splitRange, type ZoneState } from "../sealing.js";
 import { boundsLiteral, MASKS_CTE, masksJson, overlappingUtcDays, ZERO_MASK } from "./sql.js";
 
 export interface CalendarDay {
@@ -20,50 +22,105 @@ export interface Scope {
  * exact in any zone. For a space or a user: raw events, bucketed by the local days' starts.
  */
 export async function getCalendar(
-  db: Db,
+  db: Db | Knex.Transaction,
+  tenantId: number,
+  range: ReportRange,
+  scope: Scope,
+  zone: ZoneState | null = null,
+): Promise<CalendarDay[]> {
+  if (scope.spaceId === null && scope.actorId === null)
+    return siteCalendar(db, tenantId, range, zone);
+  if (scope.spaceId === null && scope.actorId !== null) {
+    const split = splitRange(range, zone);
+    const days = new Map<string, CalendarDay>();
+    if (split.sealed) {
+      const rows = (
+        await db.raw(
+          `SELECT local_day::text AS date, events FROM zone_user_day
+           WHERE tenant_id = ? AND zone_id = ? AND actor_id = ? AND local_day >= ?::date
+             AND local_day <= ?::date AND events > 0`,
+          [tenantId, split.sealed.zoneId, scope.actorId, split.sealed.from, split.sealed.to],
+        )
+      ).rows as { date: string; events: number }[];
+      for (const r of rows) days.set(r.date, { date: r.date, events: Number(r.events), users: 1 });
+    }
+    if (split.live) {
+      for (const d of await rawCalendar(db, tenantId, split.live, scope)) days.set(d.date, d);
+    }
+    return range.days.map((d) => days.get(d.date) ?? { date: d.date, events: 0, users: 0 });
+  }
+  return rawCalendar(db, tenantId, range, scope);
+}
+
+/**
+ * Site-wide: events per local day from site_quarter (exact in any zone); active users from the
+ * sealed per-day counts, and for days not sealed yet, from user_day's quarter bits.
+ */
+async function siteCalendar(
+  db: Db | Knex.Transaction,
+  tenantId: number,
+  range: ReportRange,
+  zone: ZoneState | null,
+): Promise<CalendarDay[]> {
+  const events = new Map<number, number>();
+  const rows = (
+    await db.raw(
+      `SELECT width_bucket(bucket, ?::timestamptz[]) AS i, sum(events)::int AS events
+       FROM site_quarter WHERE tenant_id = ? AND bucket >= ? AND bucket < ? GROUP BY 1`,
+      [boundsLiteral(range), tenantId, range.start.toISOString(), range.end.toISOString()],
+    )
+  ).rows as { i: number; events: number }[];
+  for (const r of rows) events.set(Number(r.i), Number(r.events));
+
+  const users = new Map<string, number>();
+  const split = splitRange(range, zone);
+  if (split.sealed) {
+    const sealed = (
+      await db.raw(
+        `SELECT local_day::text AS day, users FROM zone_site_day
+         WHERE tenant_id = ? AND zone_id = ? AND local_day >= ?::date AND local_day <= ?::date`,
+        [tenantId, split.sealed.zoneId, split.sealed.from, split.sealed.to],
+      )
+    ).rows as { day: string; users: number }[];
+    for (const r of sealed) users.set(r.day, Number(r.users));
+  }
+  if (split.live) {
+    const live = split.live;
+    const { first, last } = overlappingUtcDays(live);
+    const rowsLive = (
+      await db.raw(
+        `WITH ${MASKS_CTE}
+         SELECT m.local_day::text AS day, count(DISTINCT u.actor_id)::int AS users
+         FROM user_day u JOIN masks m ON u.day = m.utc_day
+         WHERE u.tenant_id = ? AND u.day >= ?::date AND u.day <= ?::date
+           AND (u.quarters & m.mask) <> ?::bit(96)
+         GROUP BY 1`,
+        [masksJson(live), tenantId, first, last, ZERO_MASK],
+      )
+    ).rows as { day: string; users: number }[];
+    for (const r of rowsLive) users.set(r.day, Number(r.users));
+  }
+  return range.days.map((d, i) => ({
+    date: d.date,
+    events: events.get(i + 1) ?? 0,
+    users: users.get(d.date) ?? 0,
+  }));
+}
+
+/** For a space and/or a user: raw events, bucketed by the local days' starts. */
+async function rawCalendar(
+  db: Db | Knex.Transaction,
   tenantId: number,
   range: ReportRange,
   scope: Scope,
 ): Promise<CalendarDay[]> {
-  const bounds = boundsLiteral(range);
-  const start = range.start.toISOString();
-  const end = range.end.toISOString();
-  let sql: string;
-  let bindings: (string | number)[];
-  if (scope.spaceId === null && scope.actorId === null) {
-    const { first, last } = overlappingUtcDays(range);
-    sql = `WITH ${MASKS_CTE},
-      ev AS (
-        SELECT width_bucket(bucket, ?::timestamptz[]) AS i, sum(events)::int AS events
-        FROM site_quarter
-        WHERE tenant_id = ? AND bucket >= ? AND bucket < ?
-        GROUP BY 1
-      ),
-      us AS (
-        SELECT m.local_day::text AS local_day, count(DISTINCT u.actor_id)::int AS users
-        FROM user_day u JOIN masks m ON u.day = m.utc_day
-        WHERE u.tenant_id = ? AND u.day >= ?::date AND u.day <= ?::date
-          AND (u.quarters & m.mask) <> ?::bit(96)
-        GROUP BY 1
-      )
-      SELECT (SELECT coalesce(json_agg(ev), '[]'::json) FROM ev) AS events,
-             (SELECT coalesce(json_agg(us), '[]'::json) FROM us) AS users`;
-    bindings = [masksJson(range), bounds, tenantId, start, end, tenantId, first, last, ZERO_MASK];
-    const row = (await db.raw(sql, bindings)).rows[0] as {
-      events: { i: number; events: number }[];
-      users: { local_day: string; users: number }[];
-    };
-    const events = new Map(row.events.map((e) => [e.i, e.events]));
-    const users = new Map(row.users.map((u) => [u.local_day, u.users]));
-    return range.days.map((d, i) => ({
-      date: d.date,
-      events: events.get(i + 1) ?? 0,
-      users: users.get(d.date) ?? 0,
-    }));
-  }
-
   const filters: string[] = [];
-  bindings = [bounds, tenantId, start, end];
+  const bindings: (string | number)[] = [
+    boundsLiteral(range),
+    tenantId,
+    range.start.toISOString(),
+    range.end.toISOString(),
+  ];
   if (scope.spaceId !== null) {
     filters.push("AND space_id = ?");
     bindings.push(scope.spaceId);
@@ -72,12 +129,16 @@ export async function getCalendar(
     filters.push("AND actor_id = ?");
     bindings.push(scope.actorId);
   }
-  sql = `SELECT width_bucket(occurred_at, ?::timestamptz[]) AS i, count(*)::int AS events,
-           count(DISTINCT actor_id)::int AS users
-         FROM event
-         WHERE tenant_id = ? AND occurred_at >= ? AND occurred_at < ? ${filters.join(" ")}
-         GROUP BY 1`;
-  const rows = (await db.raw(sql, bindings)).rows as { i: number; events: number; users: number }[];
+  const rows = (
+    await db.raw(
+      `SELECT width_bucket(occurred_at, ?::timestamptz[]) AS i, count(*)::int AS events,
+         count(DISTINCT actor_id)::int AS users
+       FROM event
+       WHERE tenant_id = ? AND occurred_at >= ? AND occurred_at < ? ${filters.join(" ")}
+       GROUP BY 1`,
+      bindings,
+    )
+  ).rows as { i: number; events: number; users: number }[];
   const byIndex = new Map(rows.map((r) => [Number(r.i), r]));
   return range.days.map((d, i) => {
     const r = byIndex.get(i + 1);

@@ -1,5 +1,5 @@
 import { EVENT_TYPE_NAMES, EVENT_TYPES, type EventType } from "../../events/types.js";
-import type { ReportRange } from "../range.js";
+import { addDays, type ReportRange } from "../range.js";
 
 /**
  * SQL pieces shared by the report queries. Every value is bound (`?`); the only text pasted
@@ -114,5 +114,34 @@ export function rollupActiveDaysSql(
         AND (u.quarters & m.mask) <> ?::bit(96)
       GROUP BY u.actor_id`,
     bindings: [tenantId, first, last, ...(actorId === null ? [] : [actorId]), ZERO_MASK],
+  };
+}
+
+/**
+ * Per actor: counts and active days over sealed local days [from, to], as the difference of
+ * two slices of the zone's prefix sums (the day before `from`, and `to`). Actors without an
+ * event in those days are left out. Columns: actor_id, n_view, ..., active_days.
+ */
+export function sealedDiffSql(
+  tenantId: number,
+  sealed: { zoneId: number; from: string; to: string },
+  actorId: number | null,
+): { sql: string; bindings: (string | number)[] } {
+  const actor = actorId === null ? "" : " AND actor_id = ?";
+  const slice = `SELECT * FROM zone_user_day WHERE tenant_id = ? AND zone_id = ? AND local_day = ?::date${actor}`;
+  const diffs = EVENT_TYPE_NAMES.map(
+    (t) => `(hi.c_${t} - coalesce(lo.c_${t}, 0))::int AS n_${t}`,
+  ).join(", ");
+  const sliceBindings = (day: string) => [
+    tenantId,
+    sealed.zoneId,
+    day,
+    ...(actorId === null ? [] : [actorId]),
+  ];
+  return {
+    sql: `SELECT hi.actor_id, ${diffs}, (hi.active_days - coalesce(lo.active_days, 0))::int AS active_days
+      FROM (${slice}) hi LEFT JOIN (${slice}) lo ON lo.actor_id = hi.actor_id
+      WHERE hi.active_days > coalesce(lo.active_days, 0)`,
+    bindings: [...sliceBindings(sealed.to), ...sliceBindings(addDays(sealed.from, -1))],
   };
 }

@@ -1,6 +1,8 @@
+import type { Knex } from "knex";
 import type { Db } from "../../db/knex.js";
 import type { EVENT_TYPE_NAMES } from "../../events/types.js";
 import type { UserSortKey, UsersParams } from "../params.js";
+import { splitRange, type ZoneState } from "../sealing.js";
 import {
   boundsLiteral,
   COUNT_COLUMNS,
@@ -11,6 +13,7 @@ import {
   RAW_TYPE_COUNTS,
   rollupActiveDaysSql,
   rollupCountsSql,
+  sealedDiffSql,
   TOTAL_EXPR,
 } from "./sql.js";
 
@@ -55,21 +58,38 @@ function orderBy(sort: UserSortKey, order: "asc" | "desc"): string {
 export function usersReportSql(
   tenantId: number,
   p: Pick<UsersParams, "range" | "space" | "q" | "group" | "sort" | "order">,
+  zone: ZoneState | null = null,
 ): { sql: string; bindings: (string | number)[] } {
   const bindings: (string | number)[] = [];
   let ctes: string;
   if (p.space === null) {
-    const counts = rollupCountsSql(p.range, tenantId, null);
-    const active = rollupActiveDaysSql(p.range, tenantId, null);
-    ctes = `${MASKS_CTE},
-      c AS (${counts.sql}),
-      d AS (${active.sql}),
+    // Sealed days: two slices of the zone's prefix sums. Live days: rollups + raw edges.
+    const split = splitRange(p.range, zone);
+    const parts: string[] = [];
+    const members: string[] = [];
+    if (split.sealed) {
+      const { sql, bindings: b } = sealedDiffSql(tenantId, split.sealed, null);
+      parts.push(`sealed AS (${sql})`);
+      members.push(`SELECT actor_id, ${COUNT_COLUMNS.join(", ")}, active_days FROM sealed`);
+      bindings.push(...b);
+    }
+    if (split.live) {
+      const counts = rollupCountsSql(split.live, tenantId, null);
+      const active = rollupActiveDaysSql(split.live, tenantId, null);
+      parts.push(MASKS_CTE, `c AS (${counts.sql})`, `d AS (${active.sql})`);
+      members.push(`SELECT c.actor_id, ${COUNT_COLUMNS.map((x) => `c.${x}`).join(", ")}, d.active_days
+        FROM c JOIN d USING (actor_id)`);
+      bindings.push(masksJson(split.live), ...counts.bindings, ...active.bindings);
+    }
+    ctes = `${parts.join(",\n")},
       stats AS (
-        SELECT c.*, d.active_days, a.account_id, a.last_active_at AS last_active
-        FROM c JOIN d USING (actor_id)
-        JOIN actor a ON a.tenant_id = ? AND a.id = c.actor_id
+        SELECT x.actor_id, ${COUNT_COLUMNS.map((c) => `sum(x.${c})::int AS ${c}`).join(", ")},
+          sum(x.active_days)::int AS active_days, a.account_id, a.last_active_at AS last_active
+        FROM (${members.join(" UNION ALL ")}) x
+        JOIN actor a ON a.tenant_id = ? AND a.id = x.actor_id
+        GROUP BY x.actor_id, a.account_id, a.last_active_at
       )`;
-    bindings.push(masksJson(p.range), ...counts.bindings, ...active.bindings, tenantId);
+    bindings.push(tenantId);
   } else {
     ctes = `sp AS (SELECT id FROM space WHERE tenant_id = ? AND space_key = ?),
       c AS (
@@ -140,11 +160,12 @@ export function toUserRow(r: Record<string, unknown>): UserRow {
 
 /** One page of the users report, with the total and the summary over every listed user. */
 export async function getUsersReport(
-  db: Db,
+  db: Db | Knex.Transaction,
   tenantId: number,
   p: UsersParams,
+  zone: ZoneState | null,
 ): Promise<UsersReport> {
-  const { sql, bindings } = usersReportSql(tenantId, p);
+  const { sql, bindings } = usersReportSql(tenantId, p, zone);
   const sums = COUNT_COLUMNS.map((c) => `coalesce(sum(${c}), 0)::int AS ${c}`).join(", ");
   const result = await db.raw(
     `WITH q AS (${sql}),
