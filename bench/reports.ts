@@ -13,13 +13,15 @@
  */
 import { performance } from "node:perf_hooks";
 import { DateTime } from "luxon";
+import pg from "pg";
 import { loadConfig } from "../src/config.js";
 import { FakeConfluence } from "../src/dev/fake-confluence.js";
 import { EVENT_TYPES, type EventTypeCode, WEBHOOKS } from "../src/events/types.js";
 import { type NewEvent, writeEvents } from "../src/ingest/write-events.js";
 import { createLogger } from "../src/log.js";
+import { sealAll } from "../src/reports/sealing.js";
 import { start } from "../src/server.js";
-import { createBenchDatabase } from "./lib/pg-admin.js";
+import { type BenchDatabase, createBenchDatabase } from "./lib/pg-admin.js";
 import { seededRandom } from "./lib/random.js";
 import { median } from "./lib/stats.js";
 import { formatTable, num } from "./lib/table.js";
@@ -36,7 +38,16 @@ const MIN_USER_EVENTS = 5;
 const BATCH = Number(process.env.BENCH_BATCH ?? 5000);
 const WRITERS = Number(process.env.BENCH_WRITERS ?? 1);
 const ADMIN = "bench-admin";
-const ZONES = ["UTC", "America/New_York", "Europe/Berlin", "Asia/Kolkata", "Asia/Kathmandu", "Asia/Tokyo", "Australia/Sydney", "America/Los_Angeles"];
+const ZONES = [
+  "UTC",
+  "America/New_York",
+  "Europe/Berlin",
+  "Asia/Kolkata",
+  "Asia/Kathmandu",
+  "Asia/Tokyo",
+  "Australia/Sydney",
+  "America/Los_Angeles",
+];
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -55,7 +66,8 @@ function userWeights(): number[] {
     else hi = mid;
   }
   const weights: number[] = [];
-  for (let i = 1; i <= USERS; i++) weights.push(Math.max(MIN_USER_EVENTS, MAX_USER_EVENTS * i ** -lo));
+  for (let i = 1; i <= USERS; i++)
+    weights.push(Math.max(MIN_USER_EVENTS, MAX_USER_EVENTS * i ** -lo));
   return weights;
 }
 
@@ -91,7 +103,10 @@ function* siteBatches(tenantId: number, rand: () => number): Generator<NewEvent[
     times.sort((a, b) => a - b);
     for (const at of times) {
       const u = pickUser();
-      const hook = rand() < 0.7 ? VIEWS[Math.floor(rand() * VIEWS.length)] : NON_VIEW[Math.floor(rand() * NON_VIEW.length)];
+      const hook =
+        rand() < 0.7
+          ? VIEWS[Math.floor(rand() * VIEWS.length)]
+          : NON_VIEW[Math.floor(rand() * NON_VIEW.length)];
       if (!hook) continue;
       // Each user works mostly in a handful of spaces.
       const space = (u * 7 + Math.floor(rand() ** 3 * 6) * 13) % SPACES;
@@ -103,7 +118,10 @@ function* siteBatches(tenantId: number, rand: () => number): Generator<NewEvent[
         type: EVENT_TYPES[hook.type] as EventTypeCode,
         webhook: hook.code,
         spaceKey: hook.type === "other" ? null : `SP${space}`,
-        contentKey: hook.type === "other" || hook.type === "space" ? null : String(100_000 + Math.floor(rand() * 200_000)),
+        contentKey:
+          hook.type === "other" || hook.type === "space"
+            ? null
+            : String(100_000 + Math.floor(rand() * 200_000)),
         contentType: "page",
         title: null,
         occurredAt: now,
@@ -132,14 +150,25 @@ async function medianOf(fn: () => Promise<unknown>): Promise<number> {
 }
 
 async function main() {
-  const database = await createBenchDatabase(ADMIN_URL);
-  const fake = await new FakeConfluence().start();
-  const csvFake = await new FakeConfluence().start();
+  // BENCH_REUSE_DB=<database name> measures again on a site built (and kept) by an earlier run.
+  const reuse = process.env.BENCH_REUSE_DB;
+  const database = reuse
+    ? reuseBenchDatabase(ADMIN_URL, reuse)
+    : await createBenchDatabase(ADMIN_URL);
+  // On a reused site, this run's fakes take over its tenants (reinstall with new secrets).
+  const keys = reuse ? await clientKeys(database.url) : [];
+  const fake = await new FakeConfluence({ clientKey: keys[0] }).start();
+  const csvFake = await new FakeConfluence({ clientKey: keys[1] }).start();
   process.env.CONNECT_KEYS_CDN_URL = fake.keysUrl;
   fake.users.set(ADMIN, { accountId: ADMIN, displayName: "Bench Admin", admin: true });
   csvFake.users.set(ADMIN, { accountId: ADMIN, displayName: "Bench Admin", admin: true });
   const config = {
-    ...loadConfig({ NODE_ENV: "test", PORT: "0", AC_HOST_WHITELIST: "127.0.0.1", LOG_LEVEL: "warn" }),
+    ...loadConfig({
+      NODE_ENV: "test",
+      PORT: "0",
+      AC_HOST_WHITELIST: "127.0.0.1",
+      LOG_LEVEL: "warn",
+    }),
     database: { kind: "postgres" as const, url: database.url, poolMax: 8 },
   };
   const app = await start(config, createLogger("warn"));
@@ -153,68 +182,97 @@ async function main() {
       Number((await db("tenant").where({ client_key: f.clientKey }).first("id")).id);
     const siteTenant = await tenantOf(fake);
     const csvTenant = await tenantOf(csvFake);
-
+    let written = Number(
+      (await db.raw("SELECT count(*)::int AS n FROM event WHERE tenant_id = ?", [siteTenant]))
+        .rows[0].n,
+    );
     // 1. What the rollups cost the storage path (same batches, fresh tenants, medians).
-    const probe = [...siteBatches(-1, seededRandom(7))].slice(0, 50).flat();
+    const probe: NewEvent[] = [];
+    for (const batch of siteBatches(-1, seededRandom(7))) {
+      probe.push(...batch);
+      if (probe.length >= 100_000) break;
+    }
     const rollupCost: Record<string, number[]> = { with: [], without: [] };
     for (let run = 0; run < 3; run++) {
       for (const rollups of [true, false]) {
         const tenantId = -100 - run * 2 - (rollups ? 0 : 1);
         const events = probe.map((e) => ({ ...e, tenantId }));
         const t = await timeIt(async () => {
-          for (let i = 0; i < events.length; i += 500) await writeEvents(db, events.slice(i, i + 500), { rollups });
+          for (let i = 0; i < events.length; i += 500)
+            await writeEvents(db, events.slice(i, i + 500), { rollups });
         });
         rollupCost[rollups ? "with" : "without"]?.push(events.length / (t / 1000));
       }
     }
-    for (const table of ["event", "user_day", "site_quarter", "actor", "space", "content", "space_actor"]) {
+    for (const table of [
+      "event",
+      "user_day",
+      "site_quarter",
+      "actor",
+      "space",
+      "content",
+      "space_actor",
+    ]) {
       await db.raw(`DELETE FROM ${table} WHERE tenant_id < 0`);
     }
 
     // 2. The site.
-    log(`building ${EVENTS.toLocaleString("en")} events for ${USERS} users, ${SPACES} spaces, ${DAYS} days...`);
-    const buildStart = performance.now();
-    const gen = siteBatches(siteTenant, seededRandom(42));
-    let written = 0;
-    let nextReport = 1_000_000;
-    const writer = async () => {
-      for (;;) {
-        const next = gen.next();
-        if (next.done) return;
-        await writeEvents(db, next.value);
-        written += next.value.length;
-        if (written >= nextReport) {
-          log(`  ${written.toLocaleString("en")} events, ${num(written / ((performance.now() - buildStart) / 1000))}/s`);
-          nextReport += 1_000_000;
+    if (!reuse) {
+      log(
+        `building ${EVENTS.toLocaleString("en")} events for ${USERS} users, ${SPACES} spaces, ${DAYS} days...`,
+      );
+      const buildStart = performance.now();
+      const gen = siteBatches(siteTenant, seededRandom(42));
+      written = 0;
+      let nextReport = 1_000_000;
+      const writer = async () => {
+        for (;;) {
+          const next = gen.next();
+          if (next.done) return;
+          await writeEvents(db, next.value);
+          written += next.value.length;
+          if (written >= nextReport) {
+            log(
+              `  ${written.toLocaleString("en")} events, ${num(written / ((performance.now() - buildStart) / 1000))}/s`,
+            );
+            nextReport += 1_000_000;
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: WRITERS }, writer));
+      const buildSeconds = (performance.now() - buildStart) / 1000;
+      log(
+        `built ${written.toLocaleString("en")} events in ${num(buildSeconds, 1)} s (${num(written / buildSeconds)}/s through writeEvents)`,
+      );
+
+      // The CSV site: many users with a few events each.
+      const csvEvents: NewEvent[] = [];
+      const now = Date.now();
+      for (let u = 0; u < CSV_USERS; u++) {
+        for (let k = 0; k < 3; k++) {
+          const at = new Date(now - (1 + ((u * 3 + k) % 20)) * 86_400_000);
+          csvEvents.push({
+            tenantId: csvTenant,
+            accountId: `csv-user-${u}`,
+            accountType: "customer",
+            type: (k === 0
+              ? EVENT_TYPES.view
+              : k === 1
+                ? EVENT_TYPES.edit
+                : EVENT_TYPES.comment) as EventTypeCode,
+            webhook: k === 0 ? 1 : k === 1 ? 20 : 50,
+            spaceKey: "CSV",
+            contentKey: String(u),
+            contentType: "page",
+            title: null,
+            occurredAt: at,
+            receivedAt: at,
+          });
         }
       }
-    };
-    await Promise.all(Array.from({ length: WRITERS }, writer));
-    const buildSeconds = (performance.now() - buildStart) / 1000;
-    log(`built ${written.toLocaleString("en")} events in ${num(buildSeconds, 1)} s (${num(written / buildSeconds)}/s through writeEvents)`);
-
-    // The CSV site: many users with a few events each.
-    const csvEvents: NewEvent[] = [];
-    const now = Date.now();
-    for (let u = 0; u < CSV_USERS; u++) {
-      for (let k = 0; k < 3; k++) {
-        const at = new Date(now - (1 + ((u * 3 + k) % 20)) * 86_400_000);
-        csvEvents.push({
-          tenantId: csvTenant,
-          accountId: `csv-user-${u}`,
-          accountType: "customer",
-          type: (k === 0 ? EVENT_TYPES.view : k === 1 ? EVENT_TYPES.edit : EVENT_TYPES.comment) as EventTypeCode,
-          webhook: k === 0 ? 1 : k === 1 ? 20 : 50,
-          spaceKey: "CSV",
-          contentKey: String(u),
-          contentType: "page",
-          title: null,
-          occurredAt: at,
-          receivedAt: at,
-        });
-      }
+      for (let i = 0; i < csvEvents.length; i += BATCH)
+        await writeEvents(db, csvEvents.slice(i, i + BATCH));
     }
-    for (let i = 0; i < csvEvents.length; i += BATCH) await writeEvents(db, csvEvents.slice(i, i + BATCH));
     log("vacuum analyze...");
     await db.raw("VACUUM ANALYZE");
 
@@ -226,32 +284,55 @@ async function main() {
     // 3. Endpoints over HTTP vs plain GROUP BY over raw events.
     const token = () => fake.contextToken(ADMIN);
     const api = async (path: string, f: FakeConfluence = fake) => {
-      const res = await fetch(`${app.url}${path}`, { headers: { authorization: `JWT ${f === fake ? token() : f.contextToken(ADMIN)}` } });
+      const res = await fetch(`${app.url}${path}`, {
+        headers: { authorization: `JWT ${f === fake ? token() : f.contextToken(ADMIN)}` },
+      });
       const body = await res.arrayBuffer();
-      if (res.status !== 200) throw new Error(`${path}: ${res.status} ${Buffer.from(body).toString()}`);
+      if (res.status !== 200)
+        throw new Error(`${path}: ${res.status} ${Buffer.from(body).toString()}`);
       return body;
     };
     const today = DateTime.utc().toISODate() as string;
-    const back = (n: number) => DateTime.utc().minus({ days: n - 1 }).toISODate() as string;
+    const back = (n: number) =>
+      DateTime.utc()
+        .minus({ days: n - 1 })
+        .toISODate() as string;
     // Names are fetched once and cached: warm the caches the way a first page view does.
     await api(`/api/reports/users?from=${back(30)}&to=${today}&limit=1000`);
     await new Promise((r) => setTimeout(r, 3000));
+    // The zones viewers use get sealed in the background; here, at once, and timed.
+    for (const tz of ["America/New_York", "Asia/Kathmandu", "Europe/Berlin", "Asia/Kolkata"]) {
+      await api(`/api/reports/breakdown?from=${today}&to=${today}&tz=${tz}`);
+    }
+    await api(`/api/reports/breakdown?from=${today}&to=${today}&tz=UTC`, csvFake);
+    const sealStart = performance.now();
+    const sealedDays = await sealAll(db, createLogger("warn"));
+    const sealSeconds = (performance.now() - sealStart) / 1000;
+    await db.raw("VACUUM ANALYZE zone_user_day, zone_site_day");
 
     const heavy = "557058:bench-user-0";
     const typical = `557058:bench-user-${Math.floor(USERS / 2)}`;
     const actorId = async (accountId: string) =>
-      Number((await db("actor").where({ tenant_id: siteTenant, account_id: accountId }).first("id")).id);
+      Number(
+        (await db("actor").where({ tenant_id: siteTenant, account_id: accountId }).first("id")).id,
+      );
     const heavyId = await actorId(heavy);
     const typicalId = await actorId(typical);
     const range = (days: number, tz: string) => {
       const to = DateTime.now().setZone(tz).toISODate() as string;
-      const from = DateTime.fromISO(to).minus({ days: days - 1 }).toISODate() as string;
+      const from = DateTime.fromISO(to)
+        .minus({ days: days - 1 })
+        .toISODate() as string;
       return {
         from,
         to,
         tz,
         start: DateTime.fromISO(from, { zone: tz }).startOf("day").toUTC().toISO() as string,
-        end: DateTime.fromISO(to, { zone: tz }).plus({ days: 1 }).startOf("day").toUTC().toISO() as string,
+        end: DateTime.fromISO(to, { zone: tz })
+          .plus({ days: 1 })
+          .startOf("day")
+          .toUTC()
+          .toISO() as string,
       };
     };
     const raw = (sql: string, bindings: (string | number)[]) => db.raw(sql, bindings);
@@ -264,7 +345,12 @@ async function main() {
         [r.tz, siteTenant, r.start, r.end],
       );
 
-    const cases: { name: string; goal: string; app: () => Promise<unknown>; plain: () => Promise<unknown> }[] = [];
+    const cases: {
+      name: string;
+      goal: string;
+      app: () => Promise<unknown>;
+      plain: () => Promise<unknown>;
+    }[] = [];
     const r30 = range(30, "America/New_York");
     cases.push({
       name: "users, 30 days, all users (America/New_York)",
@@ -297,11 +383,10 @@ async function main() {
       goal: "< 50 ms",
       app: () => api(`/api/reports/breakdown?from=${b90.from}&to=${b90.to}&tz=${b90.tz}`),
       plain: () =>
-        raw(`SELECT type, count(*) FROM event WHERE tenant_id = ? AND occurred_at >= ? AND occurred_at < ? GROUP BY type`, [
-          siteTenant,
-          b90.start,
-          b90.end,
-        ]),
+        raw(
+          `SELECT type, count(*) FROM event WHERE tenant_id = ? AND occurred_at >= ? AND occurred_at < ? GROUP BY type`,
+          [siteTenant, b90.start, b90.end],
+        ),
     });
     for (const [label, accountId, id] of [
       ["typical", typical, typicalId],
@@ -311,7 +396,10 @@ async function main() {
       cases.push({
         name: `one user's activity, 365 days, ${label} user (Asia/Kolkata)`,
         goal: "< 20 ms",
-        app: () => api(`/api/reports/users/${encodeURIComponent(accountId)}?from=${u365.from}&to=${u365.to}&tz=${u365.tz}`),
+        app: () =>
+          api(
+            `/api/reports/users/${encodeURIComponent(accountId)}?from=${u365.from}&to=${u365.to}&tz=${u365.tz}`,
+          ),
         plain: () =>
           Promise.all([
             raw(
@@ -346,7 +434,14 @@ async function main() {
     for (const c of cases) {
       const appMs = await medianOf(c.app);
       const plainMs = await medianOf(c.plain);
-      rows.push([c.name, num(appMs, 1), num(plainMs, 1), num(plainMs / appMs, 1), c.goal, appMs < Number(c.goal.replace(/[^\d]/g, "")) ? "met" : "MISSED"]);
+      rows.push([
+        c.name,
+        num(appMs, 1),
+        num(plainMs, 1),
+        num(plainMs / appMs, 1),
+        c.goal,
+        appMs < Number(c.goal.replace(/[^\d]/g, "")) ? "met" : "MISSED",
+      ]);
       log(`  measured: ${c.name}`);
     }
 
@@ -356,9 +451,12 @@ async function main() {
     const sampler = setInterval(() => {
       rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
     }, 5);
-    const csvRes = await fetch(`${app.url}/api/reports/users.csv?from=${c30.from}&to=${c30.to}&tz=UTC`, {
-      headers: { authorization: `JWT ${csvFake.contextToken(ADMIN)}` },
-    });
+    const csvRes = await fetch(
+      `${app.url}/api/reports/users.csv?from=${c30.from}&to=${c30.to}&tz=UTC`,
+      {
+        headers: { authorization: `JWT ${csvFake.contextToken(ADMIN)}` },
+      },
+    );
     let csvBytes = 0;
     let csvLines = 0;
     for await (const chunk of csvRes.body as AsyncIterable<Uint8Array>) {
@@ -370,13 +468,27 @@ async function main() {
     const storeWith = median(rollupCost.with ?? []);
     const storeWithout = median(rollupCost.without ?? []);
     log("");
-    log(`reports benchmark (PostgreSQL, ${written.toLocaleString("en")} events, ${USERS} users, ${SPACES} spaces, ${DAYS} days; medians of ${RUNS} runs, HTTP for the app)`);
-    for (const s of sizes) log(`  ${s.relname}: ${Number(s.rows).toLocaleString("en")} rows, ${s.size}`);
+    log(
+      `reports benchmark (PostgreSQL, ${written.toLocaleString("en")} events, ${USERS} users, ${SPACES} spaces, ${DAYS} days; medians of ${RUNS} runs, HTTP for the app)`,
+    );
+    for (const s of sizes)
+      log(`  ${s.relname}: ${Number(s.rows).toLocaleString("en")} rows, ${s.size}`);
     log("");
-    for (const line of formatTable(["endpoint", "app ms", "plain GROUP BY ms", "speed-up", "goal", ""], rows)) log(line);
+    for (const line of formatTable(
+      ["endpoint", "app ms", "plain GROUP BY ms", "speed-up", "goal", ""],
+      rows,
+    ))
+      log(line);
     log("");
-    log(`CSV: ${csvLines - 1} data rows, ${num(csvBytes / 1e6, 1)} MB; process RSS ${num(rssBefore / 1e6)} MB before, peak ${num(rssPeak / 1e6)} MB during (+${num((rssPeak - rssBefore) / 1e6)} MB)`);
-    log(`storage path (writeEvents, batches of 500): ${num(storeWith)} events/s with rollups, ${num(storeWithout)} without: rollups cost ${num((1 - storeWith / storeWithout) * 100)}% (goal <= 30%)`);
+    log(
+      `CSV: ${csvLines - 1} data rows, ${num(csvBytes / 1e6, 1)} MB; process RSS ${num(rssBefore / 1e6)} MB before, peak ${num(rssPeak / 1e6)} MB during (+${num((rssPeak - rssBefore) / 1e6)} MB)`,
+    );
+    log(
+      `sealing: ${sealedDays} zone-days in ${num(sealSeconds, 1)} s (${num((sealSeconds * 1000) / Math.max(1, sealedDays), 1)} ms per zone-day; a new zone's year of history takes ~${num((sealSeconds / Math.max(1, sealedDays)) * 365, 0)} s once, in the background)`,
+    );
+    log(
+      `storage path (writeEvents, batches of 500): ${num(storeWith)} events/s with rollups, ${num(storeWithout)} without: rollups cost ${num((1 - storeWith / storeWithout) * 100)}% (goal <= 30%)`,
+    );
   } finally {
     await app.stop();
     await fake.stop();
@@ -390,3 +502,29 @@ main().catch((error) => {
   console.error(error);
   process.exit(1);
 });
+
+/** A database kept by an earlier run (BENCH_KEEP_DB=1), reused as is and kept again. */
+function reuseBenchDatabase(adminUrl: string, name: string): BenchDatabase {
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  const unsupported = () => Promise.reject(new Error("not available on a reused database"));
+  return {
+    name,
+    url: url.toString(),
+    eventCount: unsupported,
+    nextXid: unsupported,
+    drop: async () => {},
+  };
+}
+
+async function clientKeys(url: string): Promise<string[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (
+      await client.query<{ client_key: string }>("SELECT client_key FROM tenant ORDER BY id")
+    ).rows.map((r) => r.client_key);
+  } finally {
+    await client.end();
+  }
+}

@@ -40,6 +40,7 @@ const STATEMENTS = [
      zone_id integer NOT NULL,
      local_day date NOT NULL,
      users integer NOT NULL,
+     events integer NOT NULL,
      PRIMARY KEY (tenant_id, zone_id, local_day)
    )`,
 ];

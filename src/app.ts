@@ -11,6 +11,8 @@ import { KnexStore, type Tenant } from "./connect/knex-store.js";
 import { lifecycleRouter } from "./connect/lifecycle-router.js";
 import type { Db } from "./db/knex.js";
 import { apiRouter } from "./http/api-router.js";
+import { makeAuthorise } from "./http/authorise.js";
+import { designTokensCss } from "./http/design-tokens.js";
 import { errorHandler, notFound } from "./http/errors.js";
 import { pagesRouter } from "./http/pages-router.js";
 import { createIngestor, type Ingestor } from "./ingest/ingestor.js";
@@ -36,6 +38,9 @@ export async function createApp(deps: {
   localBaseUrl: string;
 }): Promise<AppContext> {
   const { config, db, logger, localBaseUrl } = deps;
+  // Anything awaited must come before setupConnect: ACE mounts its own routes on the next
+  // tick, and the app's routes (webhooks that answer after commit) must be mounted first.
+  const tokensCss = await designTokensCss();
   const app = express();
   app.disable("x-powered-by");
   app.set("trust proxy", true);
@@ -66,6 +71,12 @@ export async function createApp(deps: {
   app.use("/vendor/css-reset.css", (_req, res) =>
     res.sendFile(path.join(ROOT_DIR, "node_modules/@atlaskit/css-reset/dist/bundle.css")),
   );
+  app.use("/vendor/chart.umd.js", (_req, res) =>
+    res.sendFile(path.join(ROOT_DIR, "node_modules/chart.js/dist/chart.umd.min.js")),
+  );
+  app.get("/vendor/tokens.css", (_req, res) => {
+    res.type("text/css").set("Cache-Control", "public, max-age=3600").send(tokensCss);
+  });
   app.use(express.static(path.join(ROOT_DIR, "public"), { index: false }));
 
   // Webhooks read their own raw body; everything after this gets parsed JSON (max 1 MB).
@@ -75,14 +86,14 @@ export async function createApp(deps: {
   );
   app.use(express.json({ limit: "1mb" }));
   app.use(lifecycleRouter({ addon, store, logger }));
-  app.use("/pages", pagesRouter({ addon, store, db }));
   const clientFor = (tenant: Tenant) =>
     new ConfluenceClient(addon.httpClient({ clientKey: tenant.clientKey }) as HostClient, logger);
+  const authorise = makeAuthorise(new Permissions(), clientFor, logger);
   const reports = new ReportService(db, logger, clientFor);
-  app.use(
-    "/api",
-    apiRouter({ addon, store, reports, permissions: new Permissions(), clientFor, logger }),
-  );
+  const frameAncestors = ["https://*.atlassian.net"];
+  if (config.env !== "production") frameAncestors.push("http://127.0.0.1:*", "http://localhost:*");
+  app.use("/pages", pagesRouter({ addon, store, authorise, frameAncestors }));
+  app.use("/api", apiRouter({ addon, store, reports, authorise, clientFor, logger }));
 
   // ACE mounts GET /atlassian-connect.json and POST /installed on the next tick; the 404 and
   // the error handler must come after them.

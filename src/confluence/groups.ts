@@ -58,3 +58,26 @@ export async function refreshGroupMembers(
     );
   });
 }
+
+export interface Group {
+  id: string;
+  name: string;
+}
+
+/**
+ * Every group of the site (for the group filter), paged through.
+ * https://developer.atlassian.com/cloud/confluence/rest/v1/api-group-group/#api-wiki-rest-api-group-get
+ */
+export async function listGroups(client: ConfluenceClient, max = 5000): Promise<Group[]> {
+  const groups: Group[] = [];
+  for (let start = 0; groups.length < max; ) {
+    const page = await client.getJson<Paged<{ id?: string; name?: string }>>(
+      `/rest/api/group?start=${start}&limit=${PAGE}`,
+    );
+    const results = page.results ?? [];
+    for (const g of results) if (g.id && g.name) groups.push({ id: g.id, name: g.name });
+    if (results.length === 0 || !page._links?.next) break;
+    start += results.length;
+  }
+  return groups.sort((a, b) => a.name.localeCompare(b.name));
+}

@@ -1,22 +1,24 @@
 import { stringify } from "csv-stringify";
 import express, { type Response } from "express";
 import type { ConfluenceClient } from "../confluence/client.js";
-import type { Permissions } from "../confluence/permissions.js";
+import { type Group, listGroups } from "../confluence/groups.js";
+import { TtlCache } from "../confluence/ttl-cache.js";
 import type { Addon } from "../connect/addon.js";
 import type { KnexStore, Tenant } from "../connect/knex-store.js";
 import type { Logger } from "../log.js";
 import { neutraliseCell } from "../reports/csv.js";
 import { parseCommon, parseUsers, parseWithAccount } from "../reports/params.js";
 import type { ReportService } from "../reports/service.js";
+import type { Authorise } from "./authorise.js";
 import { asyncHandler, HttpError } from "./errors.js";
-import { type Viewer, viewerAuth, viewerOf } from "./viewer-auth.js";
+import { viewerAuth, viewerOf } from "./viewer-auth.js";
 
 interface Deps {
+  clientFor: (tenant: Tenant) => ConfluenceClient;
   addon: Addon;
   store: KnexStore;
   reports: ReportService;
-  permissions: Permissions;
-  clientFor: (tenant: Tenant) => ConfluenceClient;
+  authorise: Authorise;
   logger: Logger;
 }
 
@@ -35,33 +37,7 @@ export function apiRouter(deps: Deps): express.Router {
     next();
   });
 
-  const authorise = async (viewer: Viewer, space: string | null): Promise<void> => {
-    const client = deps.clientFor(viewer.tenant);
-    const key = viewer.tenant.clientKey;
-    let allowed: boolean;
-    try {
-      allowed =
-        (await deps.permissions.isSiteAdmin(client, key, viewer.accountId)) ||
-        (space !== null &&
-          (await deps.permissions.isSpaceAdmin(client, key, viewer.accountId, space)));
-    } catch (error) {
-      deps.logger.warn({ err: error }, "permission check failed");
-      throw new HttpError(
-        503,
-        "confluence_unavailable",
-        "Could not check your permissions with Confluence; try again.",
-      );
-    }
-    if (!allowed) {
-      throw new HttpError(
-        403,
-        "forbidden",
-        space === null
-          ? "Only Confluence admins can see site-wide activity."
-          : `Only Confluence admins and admins of space ${space} can see its activity.`,
-      );
-    }
-  };
+  const authorise = deps.authorise;
 
   router.get(
     "/reports/users",
@@ -120,6 +96,21 @@ export function apiRouter(deps: Deps): express.Router {
       const viewer = viewerOf(res);
       await authorise(viewer, params.space);
       res.json(await deps.reports.userActivity(viewer.tenant, accountId, params));
+    }),
+  );
+
+  // The group filter's choices (group names are not personal data).
+  const groups = new TtlCache<Group[]>(10 * 60 * 1000);
+  router.get(
+    "/groups",
+    asyncHandler(async (req, res) => {
+      const { space } = parseCommon(req.query);
+      const viewer = viewerOf(res);
+      await authorise(viewer, space);
+      const list = await groups.getOrLoad(viewer.tenant.clientKey, () =>
+        listGroups(deps.clientFor(viewer.tenant)),
+      );
+      res.json({ groups: list });
     }),
   );
 

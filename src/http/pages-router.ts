@@ -1,43 +1,99 @@
-import express, { type Request } from "express";
+import express, { type Request, type Response } from "express";
+import helmet from "helmet";
 import type { Addon } from "../connect/addon.js";
-import type { KnexStore } from "../connect/knex-store.js";
-import type { Db } from "../db/knex.js";
+import type { KnexStore, Tenant } from "../connect/knex-store.js";
+import type { Authorise } from "./authorise.js";
 import { asyncHandler, HttpError } from "./errors.js";
 
+export const DOCS_URL = "https://github.com/activity-report-for-confluence/activity-report#readme";
+export const SUPPORT_URL =
+  "https://github.com/activity-report-for-confluence/activity-report/issues";
+
 /**
- * The page modules of the descriptor (`activity-report`, `space-activity-report`). Confluence
- * loads them in an iframe with a signed `jwt` query parameter, verified by ACE on every load.
- * Until the reports and pages land they show what has been recorded so far: counts only,
- * nothing personal.
+ * The page modules of the descriptor. Confluence loads them in an iframe whose URL carries a
+ * signed `jwt` (verified by ACE on every load); the viewer's rights are checked here, on the
+ * server. The page is a shell: its script reads the JSON API with a context token.
  */
-export function pagesRouter(deps: { addon: Addon; store: KnexStore; db: Db }) {
+export function pagesRouter(deps: {
+  addon: Addon;
+  store: KnexStore;
+  authorise: Authorise;
+  frameAncestors: string[];
+}) {
   const router = express.Router();
+  router.use(
+    helmet.contentSecurityPolicy({
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'", "https://connect-cdn.atl-paas.net"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", "data:", "https:", "http:"],
+        connectSrc: ["'self'"],
+        frameAncestors: deps.frameAncestors,
+      },
+    }),
+  );
   const authenticate = deps.addon.authenticate();
 
-  const render = (view: string, spaceKey: string | null) =>
-    asyncHandler(async (req: Request, res) => {
-      const clientKey = (req as Request & { context?: { clientKey?: string } }).context?.clientKey;
-      const tenant = clientKey ? await deps.store.getTenant(clientKey) : null;
+  const render = (kind: "global" | "space") =>
+    asyncHandler(async (req: Request, res: Response) => {
+      const context = (
+        req as Request & { context?: { clientKey?: unknown; userAccountId?: unknown } }
+      ).context;
+      const tenant =
+        typeof context?.clientKey === "string"
+          ? await deps.store.getTenant(context.clientKey)
+          : null;
       if (!tenant)
         throw new HttpError(401, "unauthenticated", "This site has not installed the app.");
-      const query = deps.db("event").where({ tenant_id: tenant.id });
-      if (spaceKey !== null) {
-        query.whereIn(
-          "space_id",
-          deps.db("space").where({ tenant_id: tenant.id, space_key: spaceKey }).select("id"),
-        );
+      const accountId = typeof context?.userAccountId === "string" ? context.userAccountId : "";
+      const spaceKey =
+        kind === "space" && typeof req.query.spaceKey === "string" ? req.query.spaceKey : null;
+      if (kind === "space" && !spaceKey)
+        throw new HttpError(400, "invalid_parameter", "spaceKey is required");
+      try {
+        if (!accountId)
+          throw new HttpError(403, "forbidden", "Sign in to Confluence to see this report.");
+        await deps.authorise({ tenant, accountId }, spaceKey);
+      } catch (error) {
+        if (error instanceof HttpError && (error.status === 403 || error.status === 503)) {
+          res.status(error.status).render("message", {
+            title: error.status === 403 ? "You cannot see this report" : "Try again in a moment",
+            message: error.message,
+          });
+          return;
+        }
+        throw error;
       }
-      const row = await query.first(deps.db.raw("count(*)::int AS events"));
-      res.render(view, {
-        spaceKey,
-        events: (row as { events: number } | undefined)?.events ?? 0,
+      res.set("Cache-Control", "private, no-store");
+      res.render("report", {
+        title: spaceKey ? `Activity Report: ${spaceKey}` : "Activity Report",
+        pageData: pageData(tenant, kind, spaceKey, String(res.locals.token ?? "")),
       });
     });
 
-  router.get("/activity-report", authenticate, render("activity-report", null));
-  router.get("/space-activity-report", authenticate, (req, res, next) => {
-    const spaceKey = typeof req.query.spaceKey === "string" ? req.query.spaceKey : null;
-    return render("space-activity-report", spaceKey)(req, res, next);
-  });
+  router.get("/activity-report", authenticate, render("global"));
+  router.get("/space-activity-report", authenticate, render("space"));
   return router;
+}
+
+/** What the page's script needs, as JSON safe to embed in a <script type="application/json">. */
+function pageData(
+  tenant: Tenant,
+  kind: "global" | "space",
+  spaceKey: string | null,
+  token: string,
+): string {
+  const data = {
+    kind,
+    spaceKey,
+    token,
+    siteUrl: tenant.baseUrl,
+    docsUrl: DOCS_URL,
+    supportUrl: SUPPORT_URL,
+  };
+  return JSON.stringify(data)
+    .replace(/</g, "\\u003c")
+    .replace(/>/g, "\\u003e")
+    .replace(/&/g, "\\u0026");
 }

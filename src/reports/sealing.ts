@@ -187,9 +187,9 @@ export async function sealZone(
         ],
       );
       await trx.raw(
-        `INSERT INTO zone_site_day (tenant_id, zone_id, local_day, users)
-         SELECT ?, ?, ?::date, count(*)::int FROM zone_user_day
-         WHERE tenant_id = ? AND zone_id = ? AND local_day = ?::date AND events > 0`,
+        `INSERT INTO zone_site_day (tenant_id, zone_id, local_day, users, events)
+         SELECT ?, ?, ?::date, count(*) FILTER (WHERE events > 0)::int, coalesce(sum(events), 0)::int
+         FROM zone_user_day WHERE tenant_id = ? AND zone_id = ? AND local_day = ?::date`,
         [tenantId, zone.id, day, tenantId, zone.id, day],
       );
       await trx.raw(

@@ -199,8 +199,10 @@ export class ReportService {
   }
 
   /**
-   * Current streak in the viewer's zone. Looks back 62 days first (most streaks end there) and
-   * only when the streak reaches that far, up to three years.
+   * Current streak in the viewer's zone: today's (or, before today's first event, yesterday's)
+   * run of consecutive active days, however far back it goes. Site-wide, the live days come
+   * from user_day and the sealed ones from the prefix table (one query finds the last gap);
+   * in a space, from raw events, looking back 62 days first and three years if needed.
    */
   private async currentStreak(
     tenantId: number,
@@ -210,16 +212,40 @@ export class ReportService {
     now: Date,
   ): Promise<number> {
     const end = today(tz, now);
+    const zone = spaceId === null ? await readZone(this.db, tenantId, tz) : null;
+    const sealed = zone?.sealedThrough && zone.sealedThrough < end ? zone.sealedThrough : null;
+    if (zone && sealed) {
+      const live = new Set(
+        await getActiveDates(this.db, tenantId, actorId, buildRange(addDays(sealed, 1), end, tz)),
+      );
+      let day = live.has(end) ? end : addDays(end, -1);
+      let run = 0;
+      while (day > sealed && live.has(day)) {
+        run++;
+        day = addDays(day, -1);
+      }
+      if (day > sealed) return run;
+      const row = (
+        await this.db.raw(
+          `SELECT
+             (SELECT max(local_day)::text FROM zone_user_day
+              WHERE tenant_id = ? AND zone_id = ? AND actor_id = ? AND local_day <= ?::date
+                AND events = 0) AS gap,
+             (SELECT min(local_day)::text FROM zone_user_day
+              WHERE tenant_id = ? AND zone_id = ? AND actor_id = ?) AS first`,
+          [tenantId, zone.id, actorId, day, tenantId, zone.id, actorId],
+        )
+      ).rows[0] as { gap: string | null; first: string | null };
+      const gap = row.gap ?? (row.first && row.first <= day ? addDays(row.first, -1) : day);
+      return run + daysBetween(gap, day);
+    }
     for (const lookBack of [62, 3 * 365]) {
       const range = buildRange(addDays(end, -lookBack), end, tz);
       let active: string[];
       if (spaceId === null) {
         active = await getActiveDates(this.db, tenantId, actorId, range);
       } else {
-        const days: CalendarDay[] = await getCalendar(this.db, tenantId, range, {
-          spaceId,
-          actorId,
-        });
+        const days: CalendarDay[] = await getCalendar(this.db, tenantId, range, { spaceId, actorId });
         active = days.filter((d) => d.events > 0).map((d) => d.date);
       }
       const streak = currentStreak(new Set(active), end);
@@ -278,6 +304,10 @@ export class ReportService {
       )
       .finally(() => this.filling.delete(tenant.id));
   }
+}
+
+function daysBetween(from: string, to: string): number {
+  return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000);
 }
 
 /** A link to the content in Confluence, where one can be built from what the event carried. */

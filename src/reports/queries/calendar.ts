@@ -53,8 +53,8 @@ export async function getCalendar(
 }
 
 /**
- * Site-wide: events per local day from site_quarter (exact in any zone); active users from the
- * sealed per-day counts, and for days not sealed yet, from user_day's quarter bits.
+ * Site-wide: sealed days from the per-day totals; days not sealed yet from site_quarter
+ * (events) and user_day's quarter bits (active users), both exact in any zone.
  */
 async function siteCalendar(
   db: Db | Knex.Transaction,
@@ -62,49 +62,57 @@ async function siteCalendar(
   range: ReportRange,
   zone: ZoneState | null,
 ): Promise<CalendarDay[]> {
-  const events = new Map<number, number>();
-  const rows = (
-    await db.raw(
-      `SELECT width_bucket(bucket, ?::timestamptz[]) AS i, sum(events)::int AS events
-       FROM site_quarter WHERE tenant_id = ? AND bucket >= ? AND bucket < ? GROUP BY 1`,
-      [boundsLiteral(range), tenantId, range.start.toISOString(), range.end.toISOString()],
-    )
-  ).rows as { i: number; events: number }[];
-  for (const r of rows) events.set(Number(r.i), Number(r.events));
-
-  const users = new Map<string, number>();
+  const byDay = new Map<string, CalendarDay>();
   const split = splitRange(range, zone);
   if (split.sealed) {
     const sealed = (
       await db.raw(
-        `SELECT local_day::text AS day, users FROM zone_site_day
+        `SELECT local_day::text AS date, events, users FROM zone_site_day
          WHERE tenant_id = ? AND zone_id = ? AND local_day >= ?::date AND local_day <= ?::date`,
         [tenantId, split.sealed.zoneId, split.sealed.from, split.sealed.to],
       )
-    ).rows as { day: string; users: number }[];
-    for (const r of sealed) users.set(r.day, Number(r.users));
+    ).rows as CalendarDay[];
+    for (const r of sealed) byDay.set(r.date, { date: r.date, events: Number(r.events), users: Number(r.users) });
   }
   if (split.live) {
     const live = split.live;
     const { first, last } = overlappingUtcDays(live);
-    const rowsLive = (
+    const row = (
       await db.raw(
-        `WITH ${MASKS_CTE}
-         SELECT m.local_day::text AS day, count(DISTINCT u.actor_id)::int AS users
-         FROM user_day u JOIN masks m ON u.day = m.utc_day
-         WHERE u.tenant_id = ? AND u.day >= ?::date AND u.day <= ?::date
-           AND (u.quarters & m.mask) <> ?::bit(96)
-         GROUP BY 1`,
-        [masksJson(live), tenantId, first, last, ZERO_MASK],
+        `WITH ${MASKS_CTE},
+         ev AS (
+           SELECT width_bucket(bucket, ?::timestamptz[]) AS i, sum(events)::int AS events
+           FROM site_quarter WHERE tenant_id = ? AND bucket >= ? AND bucket < ? GROUP BY 1
+         ),
+         us AS (
+           SELECT m.local_day::text AS day, count(DISTINCT u.actor_id)::int AS users
+           FROM user_day u JOIN masks m ON u.day = m.utc_day
+           WHERE u.tenant_id = ? AND u.day >= ?::date AND u.day <= ?::date
+             AND (u.quarters & m.mask) <> ?::bit(96)
+           GROUP BY 1
+         )
+         SELECT (SELECT coalesce(json_agg(ev), '[]'::json) FROM ev) AS events,
+                (SELECT coalesce(json_agg(us), '[]'::json) FROM us) AS users`,
+        [
+          masksJson(live),
+          boundsLiteral(live),
+          tenantId,
+          live.start.toISOString(),
+          live.end.toISOString(),
+          tenantId,
+          first,
+          last,
+          ZERO_MASK,
+        ],
       )
-    ).rows as { day: string; users: number }[];
-    for (const r of rowsLive) users.set(r.day, Number(r.users));
+    ).rows[0] as { events: { i: number; events: number }[]; users: { day: string; users: number }[] };
+    const events = new Map(row.events.map((e) => [Number(e.i), Number(e.events)]));
+    const users = new Map(row.users.map((u) => [u.day, Number(u.users)]));
+    live.days.forEach((d, i) => {
+      byDay.set(d.date, { date: d.date, events: events.get(i + 1) ?? 0, users: users.get(d.date) ?? 0 });
+    });
   }
-  return range.days.map((d, i) => ({
-    date: d.date,
-    events: events.get(i + 1) ?? 0,
-    users: users.get(d.date) ?? 0,
-  }));
+  return range.days.map((d) => byDay.get(d.date) ?? { date: d.date, events: 0, users: 0 });
 }
 
 /** For a space and/or a user: raw events, bucketed by the local days' starts. */

@@ -1,0 +1,732 @@
+// The Activity Report page: reads the JSON API with a context token and draws the dashboard,
+// the users table and the activity dialog. Text from the API is only ever set as textContent.
+
+const page = JSON.parse(document.getElementById("page-data").textContent);
+const $ = (id) => document.getElementById(id);
+
+const TYPES = [
+  ["view", "Views"],
+  ["create", "New content"],
+  ["edit", "Edits"],
+  ["comment", "Comments"],
+  ["like", "Likes"],
+  ["attachment", "Attachments"],
+  ["label", "Labels"],
+  ["delete", "Deletes"],
+  ["space", "Space changes"],
+  ["other", "Other"],
+];
+const PAGE_SIZE = 50;
+
+const state = {
+  tab: "dashboard",
+  preset: "30",
+  from: "",
+  to: "",
+  tz: Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC",
+  space: page.spaceKey ?? "",
+  q: "",
+  group: "",
+  sort: "view",
+  order: "desc",
+  offset: 0,
+  total: 0,
+};
+
+// ---- Confluence bridge (all.js), with fallbacks when it cannot load ----
+
+function ap() {
+  return typeof window.AP === "object" && window.AP ? window.AP : null;
+}
+
+function withTimeout(promise, ms, fallback) {
+  return Promise.race([promise, new Promise((resolve) => setTimeout(() => resolve(fallback), ms))]);
+}
+
+async function token() {
+  const bridge = ap();
+  if (bridge?.context?.getToken) {
+    const fresh = await withTimeout(
+      new Promise((resolve) => bridge.context.getToken(resolve)),
+      2000,
+      null,
+    );
+    if (fresh) return fresh;
+  }
+  return page.token;
+}
+
+async function viewerZone() {
+  const bridge = ap();
+  if (bridge?.user?.getTimeZone) {
+    const tz = await withTimeout(
+      new Promise((resolve) => bridge.user.getTimeZone(resolve)),
+      1500,
+      null,
+    );
+    if (tz) return tz;
+  }
+  return state.tz;
+}
+
+function resize() {
+  ap()?.resize?.();
+}
+
+// ---- API ----
+
+class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+function query(extra = {}) {
+  const params = new URLSearchParams({ from: state.from, to: state.to, tz: state.tz });
+  if (state.space) params.set("space", state.space);
+  for (const [k, v] of Object.entries(extra)) if (v !== "" && v != null) params.set(k, String(v));
+  return params;
+}
+
+async function api(path, params) {
+  const res = await fetch(`${path}?${params}`, {
+    headers: { authorization: `JWT ${await token()}` },
+  });
+  const body = await res.json().catch(() => null);
+  if (!res.ok) {
+    const message =
+      res.status === 401
+        ? "Your session has expired. Reload the page to continue."
+        : (body?.error?.message ?? "Something went wrong while loading the report. Try Refresh.");
+    throw new ApiError(res.status, message);
+  }
+  return body;
+}
+
+// ---- Dates ----
+
+function localToday() {
+  return new Intl.DateTimeFormat("en-CA", { timeZone: state.tz }).format(new Date());
+}
+
+function shiftDate(iso, days) {
+  const d = new Date(`${iso}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + days);
+  return d.toISOString().slice(0, 10);
+}
+
+function applyPreset() {
+  if (state.preset === "custom") return;
+  state.to = localToday();
+  state.from = shiftDate(state.to, -(Number(state.preset) - 1));
+  $("from").value = state.from;
+  $("to").value = state.to;
+}
+
+const dayFormat = new Intl.DateTimeFormat(undefined, {
+  weekday: "short",
+  year: "numeric",
+  month: "short",
+  day: "numeric",
+  timeZone: "UTC",
+});
+const monthFormat = new Intl.DateTimeFormat(undefined, { month: "short", timeZone: "UTC" });
+const number = new Intl.NumberFormat();
+
+function formatDay(iso) {
+  return dayFormat.format(new Date(`${iso}T00:00:00Z`));
+}
+
+function formatInstant(iso) {
+  if (!iso) return "Never";
+  return new Intl.DateTimeFormat(undefined, {
+    dateStyle: "medium",
+    timeStyle: "short",
+    timeZone: state.tz,
+  }).format(new Date(iso));
+}
+
+// ---- Small DOM helpers ----
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v == null || v === false) continue;
+    if (k === "text") node.textContent = v;
+    else if (k === "className") node.className = v;
+    else node.setAttribute(k, v === true ? "" : String(v));
+  }
+  for (const child of children) if (child != null) node.append(child);
+  return node;
+}
+
+function safeUrl(url) {
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === "https:" || parsed.protocol === "http:" ? parsed.toString() : null;
+  } catch {
+    return null;
+  }
+}
+
+function setStatus(text, kind = "info") {
+  const status = $("status");
+  status.textContent = text;
+  status.className = kind === "error" ? "status error" : "status";
+}
+
+// ---- Calendar ----
+
+function level(events, thresholds) {
+  if (events <= 0) return 0;
+  return 1 + thresholds.filter((t) => events > t).length;
+}
+
+function quartiles(values) {
+  const sorted = values.filter((v) => v > 0).sort((a, b) => a - b);
+  if (sorted.length === 0) return [0, 0, 0];
+  const at = (p) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+  return [at(0.25), at(0.5), at(0.75)];
+}
+
+/** One column per week (Monday first), a cell per day, month labels, a label per cell. */
+function renderCalendar(container, days, what = "events") {
+  container.replaceChildren();
+  if (days.length === 0) return;
+  const thresholds = quartiles(days.map((d) => d.events));
+  const first = new Date(`${days[0].date}T00:00:00Z`);
+  const lead = (first.getUTCDay() + 6) % 7;
+  const cells = [...Array.from({ length: lead }, () => null), ...days];
+  let lastMonth = "";
+  for (let i = 0; i < cells.length; i += 7) {
+    const week = el("div", { className: "week" });
+    const firstDay = cells.slice(i, i + 7).find((c) => c);
+    const month = firstDay ? firstDay.date.slice(0, 7) : "";
+    week.append(
+      el("div", {
+        className: "month",
+        text: month !== lastMonth ? monthFormat.format(new Date(`${month}-01T00:00:00Z`)) : "",
+      }),
+    );
+    lastMonth = month;
+    for (let j = i; j < i + 7; j++) {
+      const d = cells[j];
+      if (!d) {
+        week.append(el("div", { className: "day pad", "aria-hidden": "true" }));
+        continue;
+      }
+      const label =
+        what === "events"
+          ? `${formatDay(d.date)}: ${number.format(d.events)} events, ${number.format(d.users)} active users`
+          : `${formatDay(d.date)}: ${number.format(d.events)} events`;
+      week.append(
+        el("div", {
+          className: `day level-${level(d.events, thresholds)}`,
+          role: "img",
+          "aria-label": label,
+          title: label,
+          tabindex: "-1",
+        }),
+      );
+    }
+    container.append(week);
+  }
+}
+
+function renderLegend() {
+  const legend = $("legend");
+  legend.replaceChildren(el("span", { text: "Less" }));
+  for (let i = 0; i <= 4; i++) legend.append(el("span", { className: `day level-${i}` }));
+  legend.append(el("span", { text: "More" }));
+}
+
+// ---- Breakdown ----
+
+let breakdownChart = null;
+
+function chartColors() {
+  const style = getComputedStyle(document.documentElement);
+  return {
+    bar: style.getPropertyValue("--ds-chart-brand").trim() || "#1d7afc",
+    text: style.getPropertyValue("--ds-text-subtle").trim() || "#44546f",
+    grid: style.getPropertyValue("--ds-border").trim() || "#091e4224",
+  };
+}
+
+function renderBreakdown(counts) {
+  const labels = TYPES.map(([, label]) => label);
+  const values = TYPES.map(([key]) => counts[key] ?? 0);
+  const table = $("breakdown-table");
+  table.replaceChildren(
+    el("caption", { className: "visually-hidden", text: "Events by type" }),
+    el(
+      "thead",
+      {},
+      el(
+        "tr",
+        {},
+        el("th", { scope: "col", text: "Type" }),
+        el("th", { scope: "col", text: "Events" }),
+      ),
+    ),
+    el(
+      "tbody",
+      {},
+      ...TYPES.map(([key, label]) =>
+        el(
+          "tr",
+          {},
+          el("td", { text: label }),
+          el("td", { text: number.format(counts[key] ?? 0) }),
+        ),
+      ),
+    ),
+  );
+  if (!window.Chart) return;
+  const colors = chartColors();
+  const data = {
+    labels,
+    datasets: [{ label: "Events", data: values, backgroundColor: colors.bar, borderRadius: 3 }],
+  };
+  if (breakdownChart) {
+    breakdownChart.data = data;
+    breakdownChart.update();
+    return;
+  }
+  breakdownChart = new window.Chart($("breakdown-chart"), {
+    type: "bar",
+    data,
+    options: {
+      maintainAspectRatio: false,
+      animation: false,
+      plugins: { legend: { display: false } },
+      scales: {
+        x: { ticks: { color: colors.text }, grid: { display: false } },
+        y: {
+          beginAtZero: true,
+          ticks: { color: colors.text, precision: 0 },
+          grid: { color: colors.grid },
+        },
+      },
+    },
+  });
+}
+
+// ---- Dashboard ----
+
+function kpi(label, value, note) {
+  return el(
+    "div",
+    { className: "kpi" },
+    el("div", { className: "label", text: label }),
+    el("div", { className: "value", text: value }),
+    note ? el("div", { className: "note", text: note }) : null,
+  );
+}
+
+async function loadDashboard() {
+  const [calendar, breakdown, users] = await Promise.all([
+    api("/api/reports/calendar", query()),
+    api("/api/reports/breakdown", query()),
+    api("/api/reports/users", query({ limit: 1 })),
+  ]);
+  const events = calendar.days.reduce((sum, d) => sum + d.events, 0);
+  const busiest = calendar.days.reduce(
+    (best, d) => (d.events > (best?.events ?? 0) ? d : best),
+    null,
+  );
+  const averageUsers = calendar.days.length
+    ? calendar.days.reduce((s, d) => s + d.users, 0) / calendar.days.length
+    : 0;
+  $("kpis").replaceChildren(
+    kpi("Active users", number.format(users.summary.users), "with at least one event in the range"),
+    kpi("Events", number.format(events)),
+    kpi(
+      "Busiest day",
+      busiest ? formatDay(busiest.date) : "None yet",
+      busiest ? `${number.format(busiest.events)} events` : null,
+    ),
+    kpi("Active users per day", number.format(Math.round(averageUsers * 10) / 10), "on average"),
+  );
+  renderCalendar($("calendar"), calendar.days);
+  renderLegend();
+  renderBreakdown(breakdown.counts);
+  if (events === 0) {
+    setStatus(
+      "No activity recorded in this range yet. The app records what people do from the moment it is installed: once people view, create, edit or comment on pages, press Refresh.",
+    );
+  }
+}
+
+// ---- Users ----
+
+const COLUMNS = [
+  ["name", "User"],
+  ...TYPES.slice(0, 4),
+  ["total", "All events"],
+  ["lastActive", "Last active"],
+  ["activeDays", "Active days"],
+];
+
+function headerCell(key, label) {
+  const active = state.sort === key;
+  const th = el("th", {
+    scope: "col",
+    "aria-sort": active ? (state.order === "asc" ? "ascending" : "descending") : null,
+  });
+  const button = el("button", {
+    type: "button",
+    className: "sort",
+    "data-active": active ? "true" : "false",
+    "data-sort": key,
+    text: `${label}${active ? (state.order === "asc" ? " ▲" : " ▼") : ""}`,
+  });
+  button.addEventListener("click", () => {
+    if (state.sort === key) state.order = state.order === "asc" ? "desc" : "asc";
+    else {
+      state.sort = key;
+      state.order = key === "name" ? "asc" : "desc";
+    }
+    state.offset = 0;
+    loadUsers().catch(showError);
+  });
+  th.append(button);
+  return th;
+}
+
+function userCell(row) {
+  const avatarUrl = safeUrl(row.avatarUrl);
+  const avatar = avatarUrl
+    ? el("img", { className: "avatar", src: avatarUrl, alt: "" })
+    : el("span", { className: "avatar", "aria-hidden": "true" });
+  const name = el("button", {
+    type: "button",
+    className: "user-link",
+    text: row.displayName,
+    "data-account-id": row.accountId,
+  });
+  name.addEventListener("click", () => openUser(row.accountId, row.displayName).catch(showError));
+  const profile = safeUrl(row.profileUrl);
+  const link = profile
+    ? el("a", {
+        className: "profile-link",
+        href: profile,
+        target: "_blank",
+        rel: "noopener noreferrer",
+        text: "Profile",
+        "aria-label": `Profile of ${row.displayName} (opens a new tab)`,
+      })
+    : null;
+  return el("td", {}, el("div", { className: "user-cell" }, avatar, name, link));
+}
+
+async function loadUsers() {
+  const body = await api(
+    "/api/reports/users",
+    query({
+      q: state.q,
+      group: state.group,
+      sort: state.sort,
+      order: state.order,
+      limit: PAGE_SIZE,
+      offset: state.offset,
+    }),
+  );
+  state.total = body.total;
+  const table = $("users-table");
+  const head = el("thead", {}, el("tr", {}, ...COLUMNS.map(([k, l]) => headerCell(k, l))));
+  const rows = body.rows.map((r) =>
+    el(
+      "tr",
+      { "data-account-id": r.accountId },
+      userCell(r),
+      ...TYPES.slice(0, 4).map(([k]) => el("td", { text: number.format(r.counts[k]) })),
+      el("td", { text: number.format(r.total) }),
+      el("td", { text: formatInstant(r.lastActive) }),
+      el("td", { text: number.format(r.activeDays) }),
+    ),
+  );
+  const bodyEl = el("tbody", {}, ...rows);
+  if (rows.length === 0) {
+    bodyEl.append(
+      el(
+        "tr",
+        {},
+        el("td", {
+          colspan: String(COLUMNS.length),
+          className: "empty",
+          text:
+            state.q || state.group
+              ? "No users match these filters."
+              : "No one has used Confluence in this range yet.",
+        }),
+      ),
+    );
+  }
+  table.replaceChildren(
+    el("caption", { className: "visually-hidden", text: "Users and their activity" }),
+    head,
+    bodyEl,
+  );
+
+  const pager = $("pager");
+  const from = body.total === 0 ? 0 : state.offset + 1;
+  const to = Math.min(state.offset + PAGE_SIZE, body.total);
+  const prev = el("button", {
+    type: "button",
+    className: "button",
+    text: "Previous",
+    disabled: state.offset === 0,
+  });
+  const next = el("button", {
+    type: "button",
+    className: "button",
+    text: "Next",
+    disabled: to >= body.total,
+  });
+  prev.addEventListener("click", () => {
+    state.offset = Math.max(0, state.offset - PAGE_SIZE);
+    loadUsers().catch(showError);
+  });
+  next.addEventListener("click", () => {
+    state.offset += PAGE_SIZE;
+    loadUsers().catch(showError);
+  });
+  pager.replaceChildren(
+    prev,
+    el("span", {
+      text: `${number.format(from)}–${number.format(to)} of ${number.format(body.total)}`,
+    }),
+    next,
+  );
+
+  const s = body.summary;
+  const users =
+    s.siteUsers == null
+      ? number.format(s.users)
+      : `${number.format(s.users)} of ${number.format(s.siteUsers)} user accounts`;
+  $("summary").replaceChildren(
+    el(
+      "dl",
+      {},
+      el("dt", { text: "Users listed" }),
+      el("dd", { text: users }),
+      el("dt", { text: "Views" }),
+      el("dd", { text: number.format(s.counts.view) }),
+      el("dt", { text: "New content" }),
+      el("dd", { text: number.format(s.counts.create) }),
+      el("dt", { text: "Edits" }),
+      el("dd", { text: number.format(s.counts.edit) }),
+      el("dt", { text: "Comments" }),
+      el("dd", { text: number.format(s.counts.comment) }),
+    ),
+  );
+  $("export").disabled = body.total === 0;
+}
+
+async function loadGroups() {
+  try {
+    const body = await api("/api/groups", query());
+    const select = $("group");
+    for (const g of body.groups) select.append(el("option", { value: g.id, text: g.name }));
+  } catch {
+    // The group filter is optional: without the list, the report still works.
+  }
+}
+
+// ---- Activity dialog ----
+
+async function openUser(accountId, name) {
+  const dialog = $("user-dialog");
+  $("dialog-title").textContent = `Activity of ${name}`;
+  const bodyEl = $("dialog-body");
+  bodyEl.replaceChildren(el("p", { text: "Loading…" }));
+  if (!dialog.open) dialog.showModal();
+  const u = await api(`/api/reports/users/${encodeURIComponent(accountId)}`, query());
+  const calendar = el("div", { className: "calendar" });
+  renderCalendar(calendar, u.days, "user");
+  const recent = el("ul", { className: "recent" });
+  for (const e of u.recent) {
+    const href = safeUrl(e.url);
+    const what = `${e.event.replaceAll("_", " ")}${e.title ? `: ${e.title}` : ""}${e.spaceKey ? ` (${e.spaceKey})` : ""}`;
+    recent.append(
+      el(
+        "li",
+        {},
+        el("time", { datetime: e.occurredAt, text: formatInstant(e.occurredAt) }),
+        href
+          ? el("a", { href, target: "_blank", rel: "noopener noreferrer", text: what })
+          : el("span", { text: what }),
+      ),
+    );
+  }
+  if (u.recent.length === 0) recent.append(el("li", { text: "No events in this range." }));
+  bodyEl.replaceChildren(
+    el(
+      "div",
+      { className: "kpis" },
+      kpi("Active Days", number.format(u.activeDays)),
+      kpi("Longest Streak", `${number.format(u.longestStreak)} days`),
+      kpi("Current Streak", `${number.format(u.currentStreak)} days`),
+    ),
+    el("h3", { text: "Calendar" }),
+    calendar,
+    el("h3", { text: "By type" }),
+    el(
+      "table",
+      { className: "data-table compact" },
+      el(
+        "thead",
+        {},
+        el(
+          "tr",
+          {},
+          el("th", { scope: "col", text: "Type" }),
+          el("th", { scope: "col", text: "Events" }),
+        ),
+      ),
+      el(
+        "tbody",
+        {},
+        ...TYPES.map(([k, l]) =>
+          el("tr", {}, el("td", { text: l }), el("td", { text: number.format(u.counts[k]) })),
+        ),
+      ),
+    ),
+    el("h3", { text: "Recent events" }),
+    recent,
+  );
+}
+
+// ---- Export ----
+
+async function openExport() {
+  $("export-text").textContent =
+    `Download ${number.format(state.total)} ${state.total === 1 ? "row" : "rows"} (account id, views, creates, edits, comments) for ${formatDay(state.from)} – ${formatDay(state.to)} as CSV?`;
+  const params = query({
+    q: state.q,
+    group: state.group,
+    sort: state.sort,
+    order: state.order,
+    jwt: await token(),
+  });
+  $("export-confirm").href = `/api/reports/users.csv?${params}`;
+  $("export-dialog").showModal();
+}
+
+// ---- Wiring ----
+
+function showError(error) {
+  setStatus(
+    error instanceof ApiError
+      ? error.message
+      : "Something went wrong while loading the report. Try Refresh.",
+    "error",
+  );
+  resize();
+}
+
+async function load() {
+  setStatus("Loading…");
+  try {
+    if (state.tab === "dashboard") await loadDashboard();
+    else await loadUsers();
+    if ($("status").textContent === "Loading…") setStatus("");
+  } catch (error) {
+    showError(error);
+  }
+  resize();
+}
+
+function selectTab(tab) {
+  state.tab = tab;
+  for (const name of ["dashboard", "users"]) {
+    const selected = name === tab;
+    const button = $(`tab-${name}`);
+    button.setAttribute("aria-selected", String(selected));
+    button.tabIndex = selected ? 0 : -1;
+    $(`panel-${name}`).hidden = !selected;
+  }
+  load();
+}
+
+function debounce(fn, ms) {
+  let timer;
+  return (...args) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => fn(...args), ms);
+  };
+}
+
+async function main() {
+  $("docs-link").href = page.docsUrl;
+  $("support-link").href = page.supportUrl;
+  if (page.kind === "space") $("space-field").hidden = true;
+  ap()?.theming?.initializeTheming?.();
+  state.tz = await viewerZone();
+  $("zone-label").textContent = `Days in ${state.tz}`;
+  applyPreset();
+
+  $("tab-dashboard").addEventListener("click", () => selectTab("dashboard"));
+  $("tab-users").addEventListener("click", () => selectTab("users"));
+  for (const id of ["tab-dashboard", "tab-users"]) {
+    $(id).addEventListener("keydown", (e) => {
+      if (e.key === "ArrowRight" || e.key === "ArrowLeft") {
+        const other = id === "tab-dashboard" ? "users" : "dashboard";
+        $(`tab-${other}`).focus();
+        selectTab(other);
+      }
+    });
+  }
+  $("refresh").addEventListener("click", () => load());
+  $("preset").addEventListener("change", (e) => {
+    state.preset = e.target.value;
+    for (const f of document.querySelectorAll(".custom-range"))
+      f.hidden = state.preset !== "custom";
+    applyPreset();
+    state.offset = 0;
+    load();
+  });
+  for (const id of ["from", "to"]) {
+    $(id).addEventListener("change", (e) => {
+      state[id] = e.target.value;
+      if (state.from && state.to && state.from <= state.to) {
+        state.offset = 0;
+        load();
+      } else setStatus("Choose a start date on or before the end date.", "error");
+    });
+  }
+  $("space").addEventListener(
+    "input",
+    debounce((e) => {
+      state.space = e.target.value.trim();
+      state.offset = 0;
+      load();
+    }, 400),
+  );
+  $("q").addEventListener(
+    "input",
+    debounce((e) => {
+      state.q = e.target.value.trim();
+      state.offset = 0;
+      loadUsers().catch(showError);
+    }, 300),
+  );
+  $("group").addEventListener("change", (e) => {
+    state.group = e.target.value;
+    state.offset = 0;
+    loadUsers().catch(showError);
+  });
+  $("export").addEventListener("click", () => openExport().catch(showError));
+  $("export-cancel").addEventListener("click", () => $("export-dialog").close());
+  $("export-confirm").addEventListener("click", () =>
+    setTimeout(() => $("export-dialog").close(), 0),
+  );
+  $("dialog-close").addEventListener("click", () => $("user-dialog").close());
+
+  loadGroups();
+  await load();
+}
+
+main();
