@@ -245,7 +245,10 @@ export class ReportService {
       if (spaceId === null) {
         active = await getActiveDates(this.db, tenantId, actorId, range);
       } else {
-        const days: CalendarDay[] = await getCalendar(this.db, tenantId, range, { spaceId, actorId });
+        const days: CalendarDay[] = await getCalendar(this.db, tenantId, range, {
+          spaceId,
+          actorId,
+        });
         active = days.filter((d) => d.events > 0).map((d) => d.date);
       }
       const streak = currentStreak(new Set(active), end);

@@ -1,49 +1,272 @@
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { AxeBuilder } from "@axe-core/playwright";
-import type { Browser } from "playwright-core";
+import type { Browser, BrowserContext, Frame, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { payloadFor } from "../../src/dev/payloads.js";
+import { ROOT_DIR } from "../../src/config.js";
+import { DEMO_ADMIN, type Demo, MARKUP_NAME, startDemo } from "../../src/dev/demo.js";
+import { groupIdFromName } from "../../src/dev/fake-confluence.js";
+import { apiGet } from "../support/api.js";
 import { launchChromium } from "../support/browser.js";
-import { startTestApp, type TestApp } from "../support/harness.js";
-import { signedModuleUrl } from "../support/iframe-url.js";
 
-describe("page modules in a real browser", () => {
-  let t: TestApp;
+const SCREENSHOTS = path.join(ROOT_DIR, "docs/screenshots");
+const TZ = "UTC";
+
+interface UsersBody {
+  total: number;
+  rows: {
+    accountId: string;
+    displayName: string;
+    counts: Record<string, number>;
+    activeDays: number;
+  }[];
+  summary: { users: number; counts: Record<string, number> };
+}
+
+describe("the report pages in Chromium, through the demo host", () => {
+  let demo: Demo;
   let browser: Browser;
+  let context: BrowserContext;
+  let dataDir: string;
+
+  const api = async <T>(pathAndQuery: string): Promise<T> => {
+    const res = await apiGet(demo.appUrl, demo.fake, DEMO_ADMIN, pathAndQuery);
+    expect(res.status, res.body).toBe(200);
+    return res.json<T>();
+  };
+  const today = () => new Date().toISOString().slice(0, 10);
+  const daysAgo = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 10);
+  const range = () => `from=${daysAgo(29)}&to=${today()}&tz=${TZ}`;
+
+  /** Opens the host page and returns the app's frame once its data has loaded. */
+  const open = async (
+    query: string,
+    ready = "#kpis .kpi",
+  ): Promise<{ page: Page; frame: Frame }> => {
+    const page = await context.newPage();
+    await page.goto(`${demo.hostUrl}?${query}`);
+    const handle = await page.waitForSelector("iframe");
+    const frame = await handle.contentFrame();
+    if (!frame) throw new Error("no frame");
+    await frame.waitForSelector(ready, { timeout: 30_000 });
+    return { page, frame };
+  };
+
   beforeAll(async () => {
-    t = await startTestApp();
-    expect((await t.fake.install(t.url)).status).toBe(204);
-    for (const [i, event] of ["page_viewed", "page_viewed", "comment_created"].entries()) {
-      await t.fake.sendWebhook(
-        t.url,
-        event,
-        payloadFor(event, { accountId: `u${i}`, spaceKey: "ENG" }),
-      );
-    }
+    dataDir = await mkdtemp(path.join(tmpdir(), "activity-demo-"));
+    demo = await startDemo({ port: 0, hostPort: 0, dataDir, events: 900 });
     browser = await launchChromium();
-  });
+    context = await browser.newContext({
+      timezoneId: TZ,
+      viewport: { width: 1280, height: 900 },
+      acceptDownloads: true,
+    });
+    await mkdir(SCREENSHOTS, { recursive: true });
+  }, 180_000);
   afterAll(async () => {
     await browser?.close();
-    await t?.stop();
+    await demo?.stop();
+    await rm(dataDir, { recursive: true, force: true });
   });
 
-  it("when Confluence loads the global page with a signed URL, then it renders what was recorded", async () => {
-    const page = await (await browser.newContext()).newPage();
-    const res = await page.goto(
-      signedModuleUrl(t.fake, t.url, "/pages/activity-report", "admin-1"),
+  it("the dashboard shows the API's figures: events, active users, calendar, breakdown", async () => {
+    const { page, frame } = await open("module=global");
+    const calendar = await api<{ days: { date: string; events: number; users: number }[] }>(
+      `/api/reports/calendar?${range()}`,
     );
-    expect(res?.status()).toBe(200);
-    await expect(page.locator("h1").textContent()).resolves.toContain("Activity Report");
-    await expect(page.locator("main").textContent()).resolves.toContain("3");
-    const axe = await new AxeBuilder({ page }).analyze();
-    const serious = axe.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-    expect(serious.map((v) => v.id)).toEqual([]);
+    const breakdown = await api<{ counts: Record<string, number> }>(
+      `/api/reports/breakdown?${range()}`,
+    );
+    const users = await api<UsersBody>(`/api/reports/users?${range()}&limit=1`);
+    const events = calendar.days.reduce((s, d) => s + d.events, 0);
+    expect(events).toBeGreaterThan(0);
+
+    const kpis = await frame.locator("#kpis .kpi").allTextContents();
+    expect(kpis.find((k) => k.startsWith("Events"))).toContain(events.toLocaleString("en-US"));
+    expect(kpis.find((k) => k.startsWith("Active users"))).toContain(String(users.summary.users));
+
+    const cells = frame.locator("#calendar .day:not(.pad)");
+    expect(await cells.count()).toBe(30);
+    const busiest = calendar.days.reduce((a, b) => (b.events > a.events ? b : a));
+    const labels = await cells.evaluateAll((nodes) =>
+      nodes.map((n) => n.getAttribute("aria-label") ?? ""),
+    );
+    expect(
+      labels.some((l) => l.includes(`${busiest.events} events, ${busiest.users} active users`)),
+    ).toBe(true);
+
+    const table = await frame.locator("#breakdown-table tbody tr").allTextContents();
+    expect(table[0]).toBe(`Views${breakdown.counts.view?.toLocaleString("en-US")}`);
+    expect(await frame.locator("#breakdown-chart").count()).toBe(1);
+
+    await page.screenshot({ path: path.join(SCREENSHOTS, "dashboard-light.png"), fullPage: true });
+    const axe = await new AxeBuilder({ page }).include("iframe").analyze();
+    expect(
+      axe.violations
+        .filter((v) => v.impact === "serious" || v.impact === "critical")
+        .map((v) => v.id),
+    ).toEqual([]);
     await page.close();
   });
 
-  it("when the page URL is not signed, then the browser gets 401", async () => {
-    const page = await (await browser.newContext()).newPage();
-    const res = await page.goto(`${t.url}/pages/activity-report`);
-    expect(res?.status()).toBe(401);
+  it("the users table follows the API; sorting and filtering change it", async () => {
+    const { page, frame } = await open("module=global");
+    await frame.click("#tab-users");
+    await frame.waitForSelector("#users-table tbody tr");
+    const byViews = await api<UsersBody>(`/api/reports/users?${range()}&limit=50`);
+    const firstRow = frame.locator("#users-table tbody tr").first();
+    expect(await firstRow.getAttribute("data-account-id")).toBe(byViews.rows[0]?.accountId);
+    expect(await frame.locator("#pager").textContent()).toContain(`of ${byViews.total}`);
+    expect(await frame.locator("#summary").textContent()).toContain(
+      byViews.summary.counts.view?.toLocaleString("en-US"),
+    );
+
+    await frame.click('button[data-sort="edit"]');
+    const byEdits = await api<UsersBody>(`/api/reports/users?${range()}&limit=50&sort=edit`);
+    await frame.waitForFunction(
+      (id) =>
+        document.querySelector("#users-table tbody tr")?.getAttribute("data-account-id") === id,
+      byEdits.rows[0]?.accountId,
+    );
+    expect(await frame.locator('th[aria-sort="descending"]').textContent()).toContain("Edits");
+
+    await frame.selectOption("#group", groupIdFromName("engineering"));
+    const engineering = await api<UsersBody>(
+      `/api/reports/users?${range()}&limit=50&sort=edit&group=${groupIdFromName("engineering")}`,
+    );
+    await frame.waitForFunction(
+      (n) => document.querySelectorAll("#users-table tbody tr").length === n,
+      engineering.rows.length,
+    );
+
+    await frame.selectOption("#group", "");
+    await frame.fill("#q", "Lovelace");
+    const searched = await api<UsersBody>(`/api/reports/users?${range()}&q=Lovelace`);
+    expect(searched.total).toBeGreaterThan(0);
+    await frame.waitForFunction(
+      (n) => document.querySelectorAll("#users-table tbody tr").length === n,
+      searched.rows.length,
+    );
+    for (const name of await frame.locator("#users-table tbody .user-link").allTextContents()) {
+      expect(name).toContain("Lovelace");
+    }
     await page.close();
+  });
+
+  it("a display name with markup is shown as text, never as HTML", async () => {
+    const { page, frame } = await open("module=global");
+    await frame.click("#tab-users");
+    await frame.fill("#q", "Mallory");
+    await frame.waitForFunction(
+      () => document.querySelectorAll("#users-table tbody .user-link").length === 1,
+    );
+    expect(await frame.locator("#users-table tbody .user-link").textContent()).toBe(MARKUP_NAME);
+    expect(await frame.locator('#users-table img[src="x"], #users-table b').count()).toBe(0);
+    await page.close();
+  });
+
+  it("clicking a user opens the Activity dialog with the API's KPIs and recent events", async () => {
+    const { page, frame } = await open("module=global");
+    await frame.click("#tab-users");
+    await frame.waitForSelector("#users-table tbody .user-link");
+    const first = frame.locator("#users-table tbody tr").first();
+    const accountId = (await first.getAttribute("data-account-id")) as string;
+    await first.locator(".user-link").click();
+    await frame.waitForSelector("#dialog-body .kpi");
+    const u = await api<{
+      activeDays: number;
+      longestStreak: number;
+      currentStreak: number;
+      recent: unknown[];
+    }>(`/api/reports/users/${encodeURIComponent(accountId)}?${range()}`);
+    const kpis = await frame.locator("#dialog-body .kpi").allTextContents();
+    expect(kpis).toEqual([
+      `Active Days${u.activeDays}`,
+      `Longest Streak${u.longestStreak} days`,
+      `Current Streak${u.currentStreak} days`,
+    ]);
+    expect(await frame.locator("#dialog-body .recent li").count()).toBe(
+      Math.max(1, u.recent.length),
+    );
+    expect(await frame.locator("#dialog-body .recent a").first().getAttribute("target")).toBe(
+      "_blank",
+    );
+    await page.screenshot({ path: path.join(SCREENSHOTS, "user-dialog-light.png") });
+    const axe = await new AxeBuilder({ page }).include("iframe").analyze();
+    expect(
+      axe.violations
+        .filter((v) => v.impact === "serious" || v.impact === "critical")
+        .map((v) => v.id),
+    ).toEqual([]);
+    await page.close();
+  });
+
+  it("Export CSV confirms the row count and downloads exactly the report's rows", async () => {
+    const { page, frame } = await open("module=global");
+    await frame.click("#tab-users");
+    await frame.waitForSelector("#users-table tbody tr");
+    const users = await api<UsersBody>(`/api/reports/users?${range()}&limit=1`);
+    await frame.click("#export");
+    expect(await frame.locator("#export-text").textContent()).toContain(`${users.total} rows`);
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      frame.click("#export-confirm"),
+    ]);
+    const file = await download.path();
+    const lines = (await readFile(file, "utf8")).trim().split("\n");
+    expect(lines[0]).toBe('"Account Id","Views","Creates","Edits","Comments"');
+    expect(lines).toHaveLength(users.total + 1);
+    await page.close();
+  });
+
+  it("the space report works for that space's admin; the global page refuses them", async () => {
+    const { page, frame } = await open("module=space&as=space-admin");
+    expect(await frame.locator("h1").textContent()).toContain("ENG");
+    await page.screenshot({
+      path: path.join(SCREENSHOTS, "space-report-light.png"),
+      fullPage: true,
+    });
+    await page.close();
+    const refused = await open("module=global&as=space-admin", ".message");
+    expect(await refused.frame.locator(".message h1").textContent()).toContain(
+      "cannot see this report",
+    );
+    await refused.page.close();
+  });
+
+  it("dark theme: screenshots of each page", async () => {
+    const dark = await open("module=global&theme=dark");
+    expect(await dark.frame.evaluate(() => document.documentElement.dataset.colorMode)).toBe(
+      "dark",
+    );
+    await dark.page.screenshot({
+      path: path.join(SCREENSHOTS, "dashboard-dark.png"),
+      fullPage: true,
+    });
+    await dark.frame.click("#tab-users");
+    await dark.frame.waitForSelector("#users-table tbody tr");
+    await dark.page.screenshot({ path: path.join(SCREENSHOTS, "users-dark.png"), fullPage: true });
+    const axe = await new AxeBuilder({ page: dark.page }).include("iframe").analyze();
+    expect(
+      axe.violations
+        .filter((v) => v.impact === "serious" || v.impact === "critical")
+        .map((v) => v.id),
+    ).toEqual([]);
+    await dark.page.close();
+    const light = await open("module=global");
+    await light.frame.click("#tab-users");
+    await light.frame.waitForSelector("#users-table tbody tr");
+    await light.page.screenshot({
+      path: path.join(SCREENSHOTS, "users-light.png"),
+      fullPage: true,
+    });
+    await light.page.close();
+    const space = await open("module=space&theme=dark");
+    await space.page.screenshot({
+      path: path.join(SCREENSHOTS, "space-report-dark.png"),
+      fullPage: true,
+    });
+    await space.page.close();
   });
 });

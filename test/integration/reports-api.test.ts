@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FakeConfluence, groupIdFromName } from "../../src/dev/fake-confluence.js";
 import { payloadFor } from "../../src/dev/payloads.js";
 import { apiGet } from "../support/api.js";
-import { type TestApp, startTestApp } from "../support/harness.js";
+import { startTestApp, type TestApp } from "../support/harness.js";
 
 const ADMIN = "admin-1";
 const SPACE_ADMIN = "space-admin-1";
@@ -19,22 +19,57 @@ describe("reports API", () => {
   beforeAll(async () => {
     t = await startTestApp();
     const f = t.fake;
-    f.users.set(ADMIN, { accountId: ADMIN, displayName: "Ada Admin", admin: true, groups: ["confluence-users"] });
-    f.users.set(SPACE_ADMIN, { accountId: SPACE_ADMIN, displayName: "Sam Space", groups: ["confluence-users"] });
+    f.users.set(ADMIN, {
+      accountId: ADMIN,
+      displayName: "Ada Admin",
+      admin: true,
+      groups: ["confluence-users"],
+    });
+    f.users.set(SPACE_ADMIN, {
+      accountId: SPACE_ADMIN,
+      displayName: "Sam Space",
+      groups: ["confluence-users"],
+    });
     f.users.set(GROUP_SPACE_ADMIN, {
       accountId: GROUP_SPACE_ADMIN,
       displayName: "Gus Group",
       groups: ["eng-leads", "confluence-users"],
     });
-    f.users.set(MEMBER, { accountId: MEMBER, displayName: "<b>Mallory</b>", groups: ["confluence-users"] });
-    f.users.set("alice", { accountId: "alice", displayName: "Alice Archer", groups: ["confluence-users", "writers"] });
-    f.users.set("=cmd", { accountId: "=cmd", displayName: "Formula Person", groups: ["confluence-users"] });
-    f.spaces.set("ENG", { key: "ENG", name: "Engineering", admins: { users: [SPACE_ADMIN], groups: ["eng-leads"] } });
+    f.users.set(MEMBER, {
+      accountId: MEMBER,
+      displayName: "<b>Mallory</b>",
+      groups: ["confluence-users"],
+    });
+    f.users.set("alice", {
+      accountId: "alice",
+      displayName: "Alice Archer",
+      groups: ["confluence-users", "writers"],
+    });
+    f.users.set("=cmd", {
+      accountId: "=cmd",
+      displayName: "Formula Person",
+      groups: ["confluence-users"],
+    });
+    f.spaces.set("ENG", {
+      key: "ENG",
+      name: "Engineering",
+      admins: { users: [SPACE_ADMIN], groups: ["eng-leads"] },
+    });
     f.spaces.set("HR", { key: "HR", name: "People", admins: { users: [] } });
     expect((await f.install(t.url)).status).toBe(204);
 
-    const send = (event: string, accountId: string, spaceKey: string, time: string, contentId = "100") =>
-      f.sendWebhook(t.url, event, payloadFor(event, { accountId, spaceKey, timestamp: at(time), contentId }));
+    const send = (
+      event: string,
+      accountId: string,
+      spaceKey: string,
+      time: string,
+      contentId = "100",
+    ) =>
+      f.sendWebhook(
+        t.url,
+        event,
+        payloadFor(event, { accountId, spaceKey, timestamp: at(time), contentId }),
+      );
     for (const r of [
       await send("page_viewed", "alice", "ENG", "09:00:00"),
       await send("page_viewed", "alice", "ENG", "09:05:00"),
@@ -58,7 +93,12 @@ describe("reports API", () => {
       const body = res.json<{
         range: unknown;
         total: number;
-        rows: { accountId: string; displayName: string; counts: Record<string, number>; total: number }[];
+        rows: {
+          accountId: string;
+          displayName: string;
+          counts: Record<string, number>;
+          total: number;
+        }[];
         summary: { users: number; siteUsers: null; counts: Record<string, number> };
       }>();
       expect(body.range).toEqual({ from: DAY, to: DAY, tz: "UTC" });
@@ -78,31 +118,48 @@ describe("reports API", () => {
     });
 
     it("shows a user Confluence no longer knows by account id", async () => {
-      const body = (await get(ADMIN, `/api/reports/users?${range}`)).json<{ rows: { accountId: string; displayName: string }[] }>();
+      const body = (await get(ADMIN, `/api/reports/users?${range}`)).json<{
+        rows: { accountId: string; displayName: string }[];
+      }>();
       expect(body.rows.find((r) => r.accountId === "ghost")?.displayName).toBe("ghost");
     });
 
     it("sorts, pages and searches", async () => {
-      const byName = (await get(ADMIN, `/api/reports/users?${range}&sort=name`)).json<{ rows: { accountId: string }[] }>();
-      expect(byName.rows.map((r) => r.accountId)).toEqual(["<b>Mallory</b>", "alice", "=cmd", "ghost"].map((n) =>
-        n === "<b>Mallory</b>" ? MEMBER : n === "=cmd" ? "=cmd" : n,
-      ));
-      const page = (await get(ADMIN, `/api/reports/users?${range}&sort=name&limit=2&offset=2`)).json<{
+      const byName = (await get(ADMIN, `/api/reports/users?${range}&sort=name`)).json<{
+        rows: { accountId: string }[];
+      }>();
+      expect(byName.rows.map((r) => r.accountId)).toEqual(
+        ["<b>Mallory</b>", "alice", "=cmd", "ghost"].map((n) =>
+          n === "<b>Mallory</b>" ? MEMBER : n === "=cmd" ? "=cmd" : n,
+        ),
+      );
+      const page = (
+        await get(ADMIN, `/api/reports/users?${range}&sort=name&limit=2&offset=2`)
+      ).json<{
         total: number;
         rows: { accountId: string }[];
       }>();
       expect(page.total).toBe(4);
       expect(page.rows.map((r) => r.accountId)).toEqual(["=cmd", "ghost"]);
-      const searched = (await get(ADMIN, `/api/reports/users?${range}&q=archer`)).json<{ rows: { accountId: string }[] }>();
+      const searched = (await get(ADMIN, `/api/reports/users?${range}&q=archer`)).json<{
+        rows: { accountId: string }[];
+      }>();
       expect(searched.rows.map((r) => r.accountId)).toEqual(["alice"]);
-      const edits = (await get(ADMIN, `/api/reports/users?${range}&sort=edit&limit=1`)).json<{ rows: { accountId: string }[] }>();
+      const edits = (await get(ADMIN, `/api/reports/users?${range}&sort=edit&limit=1`)).json<{
+        rows: { accountId: string }[];
+      }>();
       expect(edits.rows[0]?.accountId).toBe("=cmd");
     });
 
     it("filters by a group's current members", async () => {
-      const res = await get(ADMIN, `/api/reports/users?${range}&group=${groupIdFromName("writers")}`);
+      const res = await get(
+        ADMIN,
+        `/api/reports/users?${range}&group=${groupIdFromName("writers")}`,
+      );
       expect(res.status).toBe(200);
-      expect(res.json<{ rows: { accountId: string }[] }>().rows.map((r) => r.accountId)).toEqual(["alice"]);
+      expect(res.json<{ rows: { accountId: string }[] }>().rows.map((r) => r.accountId)).toEqual([
+        "alice",
+      ]);
     });
 
     it("filters by space", async () => {
@@ -122,7 +179,9 @@ describe("reports API", () => {
 
     it("a space admin reads their space, directly or through a group, and nothing else", async () => {
       expect((await get(SPACE_ADMIN, `/api/reports/users?${range}&space=ENG`)).status).toBe(200);
-      expect((await get(GROUP_SPACE_ADMIN, `/api/reports/calendar?${range}&space=ENG`)).status).toBe(200);
+      expect(
+        (await get(GROUP_SPACE_ADMIN, `/api/reports/calendar?${range}&space=ENG`)).status,
+      ).toBe(200);
       expect((await get(SPACE_ADMIN, `/api/reports/users?${range}&space=HR`)).status).toBe(403);
       expect((await get(SPACE_ADMIN, `/api/reports/users?${range}`)).status).toBe(403);
       expect((await get(SPACE_ADMIN, `/api/reports/breakdown?${range}`)).status).toBe(403);
@@ -133,7 +192,9 @@ describe("reports API", () => {
       try {
         expect((await other.install(t.url)).status).toBe(204);
         const forged = t.fake.contextToken(ADMIN, { secret: other.sharedSecret });
-        expect((await get(ADMIN, `/api/reports/users?${range}`, { token: forged })).status).toBe(401);
+        expect((await get(ADMIN, `/api/reports/users?${range}`, { token: forged })).status).toBe(
+          401,
+        );
         // The other site's own valid token sees only the other site's (empty) data.
         const own = await apiGet(t.url, other, ADMIN, `/api/reports/users?${range}`);
         expect([200, 403]).toContain(own.status);
@@ -146,9 +207,13 @@ describe("reports API", () => {
     it("no token, an expired token, or an iframe URL token is 401", async () => {
       expect((await get(ADMIN, `/api/reports/users?${range}`, { token: null })).status).toBe(401);
       const expired = t.fake.contextToken(ADMIN, { exp: Math.floor(Date.now() / 1000) - 5 });
-      expect((await get(ADMIN, `/api/reports/users?${range}`, { token: expired })).status).toBe(401);
+      expect((await get(ADMIN, `/api/reports/users?${range}`, { token: expired })).status).toBe(
+        401,
+      );
       const pageToken = t.fake.signRequest("GET", "/pages/activity-report", { sub: ADMIN });
-      expect((await get(ADMIN, `/api/reports/users?${range}`, { token: pageToken })).status).toBe(401);
+      expect((await get(ADMIN, `/api/reports/users?${range}`, { token: pageToken })).status).toBe(
+        401,
+      );
     });
   });
 
@@ -178,11 +243,24 @@ describe("reports API", () => {
     });
 
     it("breakdown counts the ten types, for the site and for one user", async () => {
-      const site = (await get(ADMIN, `/api/reports/breakdown?${range}`)).json<{ counts: Record<string, number> }>();
+      const site = (await get(ADMIN, `/api/reports/breakdown?${range}`)).json<{
+        counts: Record<string, number>;
+      }>();
       expect(site.counts).toEqual({
-        view: 4, create: 1, edit: 1, delete: 0, comment: 1, like: 0, attachment: 0, label: 0, space: 0, other: 0,
+        view: 4,
+        create: 1,
+        edit: 1,
+        delete: 0,
+        comment: 1,
+        like: 0,
+        attachment: 0,
+        label: 0,
+        space: 0,
+        other: 0,
       });
-      const one = (await get(ADMIN, `/api/reports/breakdown?${range}&accountId=alice`)).json<{ counts: Record<string, number> }>();
+      const one = (await get(ADMIN, `/api/reports/breakdown?${range}&accountId=alice`)).json<{
+        counts: Record<string, number>;
+      }>();
       expect(one.counts).toMatchObject({ view: 2, create: 1, comment: 1, edit: 0 });
     });
 
@@ -201,7 +279,12 @@ describe("reports API", () => {
         counts: { view: 2, create: 1, comment: 1 },
       });
       expect(body.days).toEqual([{ date: DAY, events: 4, users: 1 }]);
-      expect(body.recent.map((e) => e.event)).toEqual(["comment_created", "page_created", "page_viewed", "page_viewed"]);
+      expect(body.recent.map((e) => e.event)).toEqual([
+        "comment_created",
+        "page_created",
+        "page_viewed",
+        "page_viewed",
+      ]);
       expect(body.recent[1]?.url).toContain("/wiki/pages/viewpage.action?pageId=101");
     });
   });
@@ -220,12 +303,19 @@ describe("reports API", () => {
     });
 
     it("follows the filters and order of the report", async () => {
-      const res = await get(ADMIN, `/api/reports/users.csv?${range}&space=ENG&sort=name`, { via: "query" });
-      expect(res.body.trim().split("\n").slice(1)).toEqual(['"alice","2","1","0","0"', `"'=cmd","0","0","1","0"`]);
+      const res = await get(ADMIN, `/api/reports/users.csv?${range}&space=ENG&sort=name`, {
+        via: "query",
+      });
+      expect(res.body.trim().split("\n").slice(1)).toEqual([
+        '"alice","2","1","0","0"',
+        `"'=cmd","0","0","1","0"`,
+      ]);
     });
 
     it("refuses a non-admin", async () => {
-      expect((await get(MEMBER, `/api/reports/users.csv?${range}`, { via: "query" })).status).toBe(403);
+      expect((await get(MEMBER, `/api/reports/users.csv?${range}`, { via: "query" })).status).toBe(
+        403,
+      );
     });
   });
 });

@@ -3,11 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FakeConfluence } from "../../src/dev/fake-confluence.js";
 import { payloadFor } from "../../src/dev/payloads.js";
 import { EVENT_TYPE_NAMES, type EventType, WEBHOOKS } from "../../src/events/types.js";
+import { createLogger } from "../../src/log.js";
 import { localDayStart } from "../../src/reports/range.js";
 import { sealAll } from "../../src/reports/sealing.js";
-import { createLogger } from "../../src/log.js";
 import { apiGet } from "../support/api.js";
-import { BACKEND, type TestApp, startTestApp } from "../support/harness.js";
+import { BACKEND, startTestApp, type TestApp } from "../support/harness.js";
 import {
   expectedBreakdown,
   expectedCalendar,
@@ -47,7 +47,8 @@ function mulberry32(seed: number) {
 }
 
 const today = DateTime.utc().toISODate() as string;
-const shift = (d: string, n: number) => DateTime.fromISO(d, { zone: "UTC" }).plus({ days: n }).toISODate() as string;
+const shift = (d: string, n: number) =>
+  DateTime.fromISO(d, { zone: "UTC" }).plus({ days: n }).toISODate() as string;
 // Windows around the 2026 DST changes (US 8 Mar / 1 Nov, EU 29 Mar / 25 Oct,
 // Lord Howe and Chatham 5 Apr / 4 Oct and 27 Sep), and the last days up to now.
 const WINDOWS: [string, string][] = [
@@ -81,12 +82,19 @@ function generate(rand: () => number, users: string[], spaces: string[]): Oracle
     const date = shift(from, Math.floor(rand() * (days + 1)));
     const zone = pick(ZONES);
     const midnight = localDayStart(date, zone).getTime();
-    const delta = pick([-1, 0, 1, -60_000, 60_000, -900_000, 899_999, 900_000, -3_600_000, 3_600_000]);
+    const delta = pick([
+      -1, 0, 1, -60_000, 60_000, -900_000, 899_999, 900_000, -3_600_000, 3_600_000,
+    ]);
     const at = rand() < 0.7 ? midnight + delta : midnight + Math.floor(rand() * 86_400_000);
     if (at > now - 1000) continue;
     const type = pick(EVENT_TYPE_NAMES);
     // "other" events (user, group, relation admin operations) carry no space.
-    events.push({ accountId: pick(users), type, spaceKey: type === "other" ? "" : pick(spaces), at });
+    events.push({
+      accountId: pick(users),
+      type,
+      spaceKey: type === "other" ? "" : pick(spaces),
+      at,
+    });
   }
   // A run of consecutive days up to today for one user, so current streaks are non-trivial.
   for (let i = 0; i < 4; i++) {
@@ -119,8 +127,14 @@ describe(`reports are exact in every zone (${BACKEND}, seed ${SEED})`, () => {
       for (let i = 0; i < events.length; i += 25) {
         const statuses = await Promise.all(
           events.slice(i, i + 25).map((e, j) => {
-            const event = TYPE_EVENT.get(e.type)?.[(i + j) % (TYPE_EVENT.get(e.type)?.length ?? 1)] as string;
-            const body = payloadFor(event, { accountId: e.accountId, spaceKey: e.spaceKey, timestamp: e.at });
+            const event = TYPE_EVENT.get(e.type)?.[
+              (i + j) % (TYPE_EVENT.get(e.type)?.length ?? 1)
+            ] as string;
+            const body = payloadFor(event, {
+              accountId: e.accountId,
+              spaceKey: e.spaceKey,
+              timestamp: e.at,
+            });
             return fake.sendWebhook(t.url, event, body).then((r) => r.status);
           }),
         );
@@ -139,17 +153,20 @@ describe(`reports are exact in every zone (${BACKEND}, seed ${SEED})`, () => {
     return res.json<Record<string, unknown>>();
   };
   const qs = (q: Query) =>
-    new URLSearchParams(Object.entries(q).filter(([, v]) => v !== undefined) as [string, string][]).toString();
+    new URLSearchParams(
+      Object.entries(q).filter(([, v]) => v !== undefined) as [string, string][],
+    ).toString();
 
   const checkZone = async (tz: string) => {
-      for (const [siteIndex, site] of sites.entries()) {
-        for (const [from, to] of RANGES) {
-          const base: Query = { from, to, tz };
-          const spaced: Query = { ...base, space: "S2" };
-          const one = site.users[0] as string;
-          const label = `site ${siteIndex} ${from}..${to} ${tz}`;
+    for (const [siteIndex, site] of sites.entries()) {
+      for (const [from, to] of RANGES) {
+        const base: Query = { from, to, tz };
+        const spaced: Query = { ...base, space: "S2" };
+        const one = site.users[0] as string;
+        const label = `site ${siteIndex} ${from}..${to} ${tz}`;
 
-          const [users, usersSpace, cal, calSpace, calUser, br, brSpace, brUser, act, actSpace] = await Promise.all([
+        const [users, usersSpace, cal, calSpace, calUser, br, brSpace, brUser, act, actSpace] =
+          await Promise.all([
             get(site, `/api/reports/users?${qs(base)}&limit=1000`),
             get(site, `/api/reports/users?${qs(spaced)}&limit=1000`),
             get(site, `/api/reports/calendar?${qs(base)}`),
@@ -161,41 +178,51 @@ describe(`reports are exact in every zone (${BACKEND}, seed ${SEED})`, () => {
             get(site, `/api/reports/users/${one}?${qs(base)}`),
             get(site, `/api/reports/users/${one}?${qs(spaced)}`),
           ]);
-          const pick = (rows: unknown) =>
-            (rows as Record<string, unknown>[]).map((r) => ({
-              accountId: r.accountId,
-              counts: r.counts,
-              total: r.total,
-              activeDays: r.activeDays,
-              lastActive: r.lastActive,
-            }));
-          expect(pick(users.rows), `users ${label}`).toEqual(expectedUsers(site.events, base));
-          expect(pick(usersSpace.rows), `users S2 ${label}`).toEqual(expectedUsers(site.events, spaced));
-          expect(cal.days, `calendar ${label}`).toEqual(expectedCalendar(site.events, base));
-          expect(calSpace.days, `calendar S2 ${label}`).toEqual(expectedCalendar(site.events, spaced));
-          expect(calUser.days, `calendar ${one} ${label}`).toEqual(
-            expectedCalendar(site.events, { ...base, accountId: one }),
-          );
-          expect(br.counts, `breakdown ${label}`).toEqual(expectedBreakdown(site.events, base));
-          expect(brSpace.counts, `breakdown S2 ${label}`).toEqual(expectedBreakdown(site.events, spaced));
-          expect(brUser.counts, `breakdown S2 ${one} ${label}`).toEqual(
-            expectedBreakdown(site.events, { ...spaced, accountId: one }),
-          );
-          const localToday = DateTime.now().setZone(tz).toISODate() as string;
-          for (const [a, q] of [
-            [act, { ...base, accountId: one }],
-            [actSpace, { ...spaced, accountId: one }],
-          ] as const) {
-            expect(
-              { activeDays: a.activeDays, longestStreak: a.longestStreak, currentStreak: a.currentStreak },
-              `activity ${q.space ?? "site"} ${label}`,
-            ).toEqual(expectedStreaks(site.events, q, localToday));
-            expect(a.counts).toEqual(expectedBreakdown(site.events, q));
-            expect(a.days).toEqual(expectedCalendar(site.events, q));
-          }
+        const pick = (rows: unknown) =>
+          (rows as Record<string, unknown>[]).map((r) => ({
+            accountId: r.accountId,
+            counts: r.counts,
+            total: r.total,
+            activeDays: r.activeDays,
+            lastActive: r.lastActive,
+          }));
+        expect(pick(users.rows), `users ${label}`).toEqual(expectedUsers(site.events, base));
+        expect(pick(usersSpace.rows), `users S2 ${label}`).toEqual(
+          expectedUsers(site.events, spaced),
+        );
+        expect(cal.days, `calendar ${label}`).toEqual(expectedCalendar(site.events, base));
+        expect(calSpace.days, `calendar S2 ${label}`).toEqual(
+          expectedCalendar(site.events, spaced),
+        );
+        expect(calUser.days, `calendar ${one} ${label}`).toEqual(
+          expectedCalendar(site.events, { ...base, accountId: one }),
+        );
+        expect(br.counts, `breakdown ${label}`).toEqual(expectedBreakdown(site.events, base));
+        expect(brSpace.counts, `breakdown S2 ${label}`).toEqual(
+          expectedBreakdown(site.events, spaced),
+        );
+        expect(brUser.counts, `breakdown S2 ${one} ${label}`).toEqual(
+          expectedBreakdown(site.events, { ...spaced, accountId: one }),
+        );
+        const localToday = DateTime.now().setZone(tz).toISODate() as string;
+        for (const [a, q] of [
+          [act, { ...base, accountId: one }],
+          [actSpace, { ...spaced, accountId: one }],
+        ] as const) {
+          expect(
+            {
+              activeDays: a.activeDays,
+              longestStreak: a.longestStreak,
+              currentStreak: a.currentStreak,
+            },
+            `activity ${q.space ?? "site"} ${label}`,
+          ).toEqual(expectedStreaks(site.events, q, localToday));
+          expect(a.counts).toEqual(expectedBreakdown(site.events, q));
+          expect(a.days).toEqual(expectedCalendar(site.events, q));
         }
       }
-    };
+    }
+  };
 
   describe("from the live rollups", () => {
     it.each(ZONES)("users, calendar, breakdown and one user's activity match in %s", checkZone);
@@ -214,11 +241,20 @@ describe(`reports are exact in every zone (${BACKEND}, seed ${SEED})`, () => {
   describe("after a late event lands in sealed days", () => {
     it("reopens the sealed days and stays exact", async () => {
       const site = sites[0] as Site;
-      const late: OracleEvent = { accountId: "u-late", type: "edit", spaceKey: "S2", at: Date.parse("2026-03-29T00:30:00Z") };
+      const late: OracleEvent = {
+        accountId: "u-late",
+        type: "edit",
+        spaceKey: "S2",
+        at: Date.parse("2026-03-29T00:30:00Z"),
+      };
       const res = await site.fake.sendWebhook(
         t.url,
         "page_updated",
-        payloadFor("page_updated", { accountId: late.accountId, spaceKey: late.spaceKey, timestamp: late.at }),
+        payloadFor("page_updated", {
+          accountId: late.accountId,
+          spaceKey: late.spaceKey,
+          timestamp: late.at,
+        }),
       );
       expect(res.status).toBe(204);
       site.events.push(late);

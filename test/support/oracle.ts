@@ -15,11 +15,16 @@ export interface OracleEvent {
 export type Counts = Record<EventType, number>;
 
 const zero = (): Counts => Object.fromEntries(EVENT_TYPE_NAMES.map((t) => [t, 0])) as Counts;
-const localDay = (ms: number, tz: string) => DateTime.fromMillis(ms, { zone: tz }).toISODate() as string;
+const localDay = (ms: number, tz: string) =>
+  DateTime.fromMillis(ms, { zone: tz }).toISODate() as string;
 
 export function daysOf(from: string, to: string): string[] {
   const out: string[] = [];
-  for (let d = DateTime.fromISO(from, { zone: "UTC" }); d.toISODate() as string <= to; d = d.plus({ days: 1 })) {
+  for (
+    let d = DateTime.fromISO(from, { zone: "UTC" });
+    (d.toISODate() as string) <= to;
+    d = d.plus({ days: 1 })
+  ) {
     out.push(d.toISODate() as string);
   }
   return out;
@@ -35,7 +40,12 @@ export interface Query {
 
 function inScope(e: OracleEvent, q: Query): boolean {
   const d = localDay(e.at, q.tz);
-  return d >= q.from && d <= q.to && (!q.space || e.spaceKey === q.space) && (!q.accountId || e.accountId === q.accountId);
+  return (
+    d >= q.from &&
+    d <= q.to &&
+    (!q.space || e.spaceKey === q.space) &&
+    (!q.accountId || e.accountId === q.accountId)
+  );
 }
 
 export function expectedUsers(events: OracleEvent[], q: Query) {
@@ -53,7 +63,8 @@ export function expectedUsers(events: OracleEvent[], q: Query) {
   const lastActive = (accountId: string) => {
     let last = -Infinity;
     for (const e of events) {
-      if (e.accountId === accountId && (!q.space || e.spaceKey === q.space)) last = Math.max(last, e.at);
+      if (e.accountId === accountId && (!q.space || e.spaceKey === q.space))
+        last = Math.max(last, e.at);
     }
     return new Date(last).toISOString();
   };
@@ -91,10 +102,12 @@ export function expectedBreakdown(events: OracleEvent[], q: Query): Counts {
   return counts;
 }
 
-export function expectedStreaks(events: OracleEvent[], q: Query & { accountId: string }, today: string) {
-  const active = new Set(
-    events.filter((e) => inScope(e, q)).map((e) => localDay(e.at, q.tz)),
-  );
+export function expectedStreaks(
+  events: OracleEvent[],
+  q: Query & { accountId: string },
+  today: string,
+) {
+  const active = new Set(events.filter((e) => inScope(e, q)).map((e) => localDay(e.at, q.tz)));
   let longest = 0;
   let run = 0;
   for (const d of daysOf(q.from, q.to)) {
@@ -106,7 +119,8 @@ export function expectedStreaks(events: OracleEvent[], q: Query & { accountId: s
       .filter((e) => e.accountId === q.accountId && (!q.space || e.spaceKey === q.space))
       .map((e) => localDay(e.at, q.tz)),
   );
-  const back = (d: string) => DateTime.fromISO(d, { zone: "UTC" }).minus({ days: 1 }).toISODate() as string;
+  const back = (d: string) =>
+    DateTime.fromISO(d, { zone: "UTC" }).minus({ days: 1 }).toISODate() as string;
   let day = ever.has(today) ? today : back(today);
   let current = 0;
   while (ever.has(day)) {

@@ -72,7 +72,8 @@ async function siteCalendar(
         [tenantId, split.sealed.zoneId, split.sealed.from, split.sealed.to],
       )
     ).rows as CalendarDay[];
-    for (const r of sealed) byDay.set(r.date, { date: r.date, events: Number(r.events), users: Number(r.users) });
+    for (const r of sealed)
+      byDay.set(r.date, { date: r.date, events: Number(r.events), users: Number(r.users) });
   }
   if (split.live) {
     const live = split.live;
@@ -105,11 +106,18 @@ async function siteCalendar(
           ZERO_MASK,
         ],
       )
-    ).rows[0] as { events: { i: number; events: number }[]; users: { day: string; users: number }[] };
+    ).rows[0] as {
+      events: { i: number; events: number }[];
+      users: { day: string; users: number }[];
+    };
     const events = new Map(row.events.map((e) => [Number(e.i), Number(e.events)]));
     const users = new Map(row.users.map((u) => [u.day, Number(u.users)]));
     live.days.forEach((d, i) => {
-      byDay.set(d.date, { date: d.date, events: events.get(i + 1) ?? 0, users: users.get(d.date) ?? 0 });
+      byDay.set(d.date, {
+        date: d.date,
+        events: events.get(i + 1) ?? 0,
+        users: users.get(d.date) ?? 0,
+      });
     });
   }
   return range.days.map((d) => byDay.get(d.date) ?? { date: d.date, events: 0, users: 0 });
