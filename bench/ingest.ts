@@ -78,9 +78,14 @@ interface Target {
 // ---- cleanup, on success, failure and signals ----
 
 const cleanups: (() => Promise<void>)[] = [];
+/** Stops the load first, so that the apps under test can shut down at once. */
+const abort = new AbortController();
+const agents: ReturnType<typeof keepAliveAgent>[] = [];
 let cleaning: Promise<void> | undefined;
 function cleanup(): Promise<void> {
   cleaning ??= (async () => {
+    abort.abort();
+    for (const agent of agents) agent.destroy();
     for (const fn of cleanups.reverse()) {
       try {
         await fn();
@@ -131,7 +136,9 @@ async function measure(
     requests,
     concurrency: settings.concurrency,
     tokens,
+    signal: abort.signal,
   });
+  if (abort.signal.aborted) throw new Error("aborted");
   const cpu = cpuDelta(before, cpuSnapshot(target.app.pid));
   const commits = (await db.nextXid()) - xidBefore;
   target.acknowledged += result.ok;
@@ -220,7 +227,7 @@ async function main(): Promise<number> {
     });
     cleanups.push(() => app.stop());
     const agent = keepAliveAgent(concurrency);
-    cleanups.push(async () => agent.destroy());
+    agents.push(agent);
     const installed = await fake.install(app.url);
     if (installed.status !== 204) {
       throw new Error(`${name}: install answered ${installed.status}: ${installed.body}`);

@@ -363,7 +363,7 @@ async function loadDashboard() {
 
 const COLUMNS = [
   ["name", "User"],
-  ...TYPES.slice(0, 4),
+  ...TYPES,
   ["total", "All events"],
   ["lastActive", "Last active"],
   ["activeDays", "Active days"],
@@ -441,7 +441,7 @@ async function loadUsers() {
       "tr",
       { "data-account-id": r.accountId },
       userCell(r),
-      ...TYPES.slice(0, 4).map(([k]) => el("td", { text: number.format(r.counts[k]) })),
+      ...TYPES.map(([k]) => el("td", { text: number.format(r.counts[k]) })),
       el("td", { text: number.format(r.total) }),
       el("td", { text: formatInstant(r.lastActive) }),
       el("td", { text: number.format(r.activeDays) }),

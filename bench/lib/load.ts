@@ -45,6 +45,8 @@ export interface LoadOptions {
   requests: readonly BenchRequest[];
   concurrency: number;
   tokens: TokenCache;
+  /** Once aborted, no new request is sent; the run ends when those in flight have settled. */
+  signal?: AbortSignal;
 }
 
 export function keepAliveAgent(concurrency: number): http.Agent {
@@ -56,7 +58,7 @@ export function keepAliveAgent(concurrency: number): http.Agent {
  * pre-serialised Buffers and tokens pre-signed, so the generator spends its CPU on HTTP only.
  */
 export function runLoad(opts: LoadOptions): Promise<LoadResult> {
-  const { host, port, agent, requests, concurrency, tokens } = opts;
+  const { host, port, agent, requests, concurrency, tokens, signal } = opts;
   const latencies = new Float64Array(requests.length);
   const errors = new Map<string, number>();
   const errorSamples: string[] = [];
@@ -71,9 +73,11 @@ export function runLoad(opts: LoadOptions): Promise<LoadResult> {
       errors.set(key, (errors.get(key) ?? 0) + 1);
       if (sample !== undefined && errorSamples.length < 5) errorSamples.push(`${key}: ${sample}`);
     };
+    let inFlight = 0;
     const finish = () => {
       done++;
-      if (done === requests.length) {
+      inFlight--;
+      if (done === requests.length || (signal?.aborted && inFlight === 0)) {
         const durationMs = performance.now() - started;
         const measured = latencies.slice(0, ok).sort();
         resolve({ ok, errors, errorSamples, durationMs, latencies: measured });
@@ -82,10 +86,11 @@ export function runLoad(opts: LoadOptions): Promise<LoadResult> {
       send();
     };
     const send = () => {
-      if (next >= requests.length) return;
+      if (next >= requests.length || signal?.aborted) return;
       const r = requests[next++];
       if (r === undefined) return;
       if ((next & 255) === 0) tokens.refresh();
+      inFlight++;
       const t0 = performance.now();
       let settled = false;
       const settle = (error?: { key: string; sample: string }) => {
@@ -130,8 +135,8 @@ export function runLoad(opts: LoadOptions): Promise<LoadResult> {
       );
       req.end(r.body);
     };
-    if (requests.length === 0) {
-      resolve({ ok, errors, errorSamples, durationMs: 0, latencies });
+    if (requests.length === 0 || signal?.aborted) {
+      resolve({ ok, errors, errorSamples, durationMs: 0, latencies: new Float64Array(0) });
       return;
     }
     for (let i = 0; i < Math.min(concurrency, requests.length); i++) send();

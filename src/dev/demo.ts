@@ -120,7 +120,7 @@ function demoUsers(): FakeUser[] {
   for (let i = 0; i < 37; i++) {
     users.push({
       accountId: `557058:demo-${String(i).padStart(2, "0")}`,
-      displayName: `${FIRST[i % FIRST.length]} ${LAST[(i * 7) % LAST.length]}`,
+      displayName: `${FIRST[i % FIRST.length]} ${LAST[(i * 7 + Math.floor(i / FIRST.length)) % LAST.length]}`,
       groups: [
         "confluence-users",
         i % 3 === 0 ? "engineering" : i % 3 === 1 ? "product" : "support",
@@ -182,8 +182,9 @@ export async function startDemo(
     let m = rand() * mixTotal;
     const event = (MIX.find(([, w]) => (m -= w) < 0) ?? MIX[0])?.[0] as string;
     const user = users[u] as FakeUser;
-    const space = DEMO_SPACES[Math.floor(rand() ** 1.5 * DEMO_SPACES.length)] as string;
-    const page = 1000 + Math.floor(rand() * 120);
+    const spaceIndex = Math.floor(rand() ** 1.5 * DEMO_SPACES.length);
+    const space = DEMO_SPACES[spaceIndex] as string;
+    const page = 10_000 * (spaceIndex + 1) + Math.floor(rand() * 40);
     jobs.push({
       event,
       body: payloadFor(event, {

@@ -197,6 +197,24 @@ export class FakeConfluence {
       res.end(key);
       return SENT;
     }
+    if (url.pathname.startsWith("/wiki/aa-avatar/")) {
+      // Avatars load in the browser without a token, as Confluence's do.
+      const id = decodeURIComponent(url.pathname.slice("/wiki/aa-avatar/".length));
+      const name = this.users.get(id)?.displayName ?? id;
+      const initials = name
+        .replace(/<[^>]*>/g, "")
+        .split(/\s+/)
+        .filter(Boolean)
+        .slice(0, 2)
+        .map((w) => w[0]?.toUpperCase())
+        .join("");
+      const hue = [...id].reduce((h, c) => (h * 31 + c.charCodeAt(0)) % 360, 7);
+      res.writeHead(200, { "content-type": "image/svg+xml", "cache-control": "max-age=3600" });
+      res.end(
+        `<svg xmlns="http://www.w3.org/2000/svg" width="48" height="48"><circle cx="24" cy="24" r="24" fill="hsl(${hue},55%,45%)"/><text x="24" y="30" font-family="sans-serif" font-size="18" fill="#fff" text-anchor="middle">${initials.replace(/[<&>"]/g, "")}</text></svg>`,
+      );
+      return SENT;
+    }
     if (!this.verifyAppToken(req, url)) return send(401, { message: "Unauthorized" });
 
     const path = url.pathname;
