@@ -357,7 +357,9 @@ main().then(
     process.exit(code);
   },
   async (error: unknown) => {
-    console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+    if (!abort.signal.aborted) {
+      console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+    }
     await cleanup();
     process.exit(1);
   },

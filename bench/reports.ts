@@ -38,16 +38,6 @@ const MIN_USER_EVENTS = 5;
 const BATCH = Number(process.env.BENCH_BATCH ?? 5000);
 const WRITERS = Number(process.env.BENCH_WRITERS ?? 1);
 const ADMIN = "bench-admin";
-const ZONES = [
-  "UTC",
-  "America/New_York",
-  "Europe/Berlin",
-  "Asia/Kolkata",
-  "Asia/Kathmandu",
-  "Asia/Tokyo",
-  "Australia/Sydney",
-  "America/Los_Angeles",
-];
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -79,7 +69,10 @@ function* siteBatches(tenantId: number, rand: () => number): Generator<NewEvent[
   const weights = userWeights();
   const cumulative: number[] = [];
   let total = 0;
-  for (const w of weights) cumulative.push((total += w));
+  for (const w of weights) {
+    total += w;
+    cumulative.push(total);
+  }
   const pickUser = () => {
     const x = rand() * total;
     let lo = 0;

@@ -172,15 +172,26 @@ export async function startDemo(
   const now = Date.now();
   const jobs: { event: string; body: Record<string, unknown> }[] = [];
   while (jobs.length < total) {
-    let x = rand() * sum;
+    let x = rand() * sum - (weights[0] as number);
     let u = 0;
-    while (u < users.length - 1 && (x -= weights[u] as number) > 0) u++;
+    while (u < users.length - 1 && x > 0) {
+      u++;
+      x -= weights[u] as number;
+    }
     const dayAgo = Math.floor(rand() * days);
     const at = now - dayAgo * 86_400_000 - Math.floor(rand() * 9 * 3_600_000) - 3_600_000;
     const weekday = new Date(at).getUTCDay();
     if ((weekday === 0 || weekday === 6) && rand() < 0.8) continue;
-    let m = rand() * mixTotal;
-    const event = (MIX.find(([, w]) => (m -= w) < 0) ?? MIX[0])?.[0] as string;
+    const pickMix = rand() * mixTotal;
+    let acc = 0;
+    let event = MIX[0]?.[0] as string;
+    for (const [name, w] of MIX) {
+      acc += w;
+      if (acc > pickMix) {
+        event = name;
+        break;
+      }
+    }
     const user = users[u] as FakeUser;
     const spaceIndex = Math.floor(rand() ** 1.5 * DEMO_SPACES.length);
     const space = DEMO_SPACES[spaceIndex] as string;

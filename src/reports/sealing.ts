@@ -57,7 +57,7 @@ export interface SplitRange {
 export function splitRange(range: ReportRange, zone: ZoneState | null): SplitRange {
   const through = zone?.sealedThrough ?? null;
   if (!zone || through === null || range.from > through) return { sealed: null, live: range };
-  const sealedTo = range.to < through ? range.to : through;
+  const sealedTo = [range.to, through].sort()[0] as string;
   const sealed = { zoneId: zone.id, from: range.from, to: sealedTo };
   if (sealedTo === range.to) return { sealed, live: null };
   return { sealed, live: buildRange(addDays(sealedTo, 1), range.to, range.tz) };
