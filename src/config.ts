@@ -39,8 +39,7 @@ export interface Config {
   /** Base URL Confluence reaches the app at; undefined means http://localhost:<bound port>. */
   localBaseUrl: string | undefined;
   database:
-    | { kind: "postgres"; url: string; poolMax: number }
-    | { kind: "pglite"; dataDir: string };
+    { kind: "postgres"; url: string; poolMax: number } | { kind: "pglite"; dataDir: string };
   connectKeysCdnUrl: string | undefined;
   hostWhitelist: string | undefined;
   acOpts: string;

@@ -28,7 +28,7 @@ export async function refreshGroupMembers(
   if (cached && Date.now() - new Date(cached.fetched_at).getTime() < maxAgeMs) return;
 
   const members: string[] = [];
-  for (let start = 0; ; ) {
+  for (let start = 0; ;) {
     const res = await client.get<Paged<{ accountId?: string }>>(
       `/rest/api/group/${encodeURIComponent(groupId)}/membersByGroupId?start=${start}&limit=${PAGE}`,
     );
@@ -70,7 +70,7 @@ export interface Group {
  */
 export async function listGroups(client: ConfluenceClient, max = 5000): Promise<Group[]> {
   const groups: Group[] = [];
-  for (let start = 0; groups.length < max; ) {
+  for (let start = 0; groups.length < max;) {
     const page = await client.getJson<Paged<{ id?: string; name?: string }>>(
       `/rest/api/group?start=${start}&limit=${PAGE}`,
     );

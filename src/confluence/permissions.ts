@@ -88,7 +88,7 @@ export class Permissions {
   ): Promise<Set<string>> {
     return this.groups.getOrLoad(`${clientKey}|${accountId}`, async () => {
       const found = new Set<string>();
-      for (let start = 0; ; ) {
+      for (let start = 0; ;) {
         const page = await client.getJson<Paged<{ name?: string; id?: string }>>(
           `/rest/api/user/memberof?accountId=${encodeURIComponent(accountId)}&start=${start}&limit=200`,
         );

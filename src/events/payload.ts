@@ -53,7 +53,7 @@ function isObject(value: unknown): value is Json {
 /** PostgreSQL text cannot hold NUL; trim and cap so one odd payload cannot fail a batch. */
 function cleanText(value: unknown, max: number): string | null {
   if (typeof value !== "string") return null;
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is exactly what must go
+  // NUL is exactly what must go (PostgreSQL text cannot hold it).
   const text = value.replace(/\u0000/g, "").trim();
   if (text === "") return null;
   return text.length > max ? text.slice(0, max) : text;
