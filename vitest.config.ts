@@ -2,6 +2,8 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
+    // Each integration file starts its own app and database: two at a time suits 2 cores.
+    maxWorkers: 2,
     projects: [
       { test: { name: "unit", include: ["test/unit/**/*.test.ts"] } },
       {
@@ -9,9 +11,7 @@ export default defineConfig({
           name: "integration",
           include: ["test/integration/**/*.test.ts"],
           testTimeout: 60_000,
-          hookTimeout: 120_000,
-          // Each file starts its own app and database; two at a time suits 2 cores.
-          maxWorkers: 2,
+          hookTimeout: 300_000,
         },
       },
       {
@@ -19,8 +19,7 @@ export default defineConfig({
           name: "browser",
           include: ["test/browser/**/*.test.ts"],
           testTimeout: 60_000,
-          hookTimeout: 120_000,
-          maxWorkers: 1,
+          hookTimeout: 180_000,
         },
       },
     ],
