@@ -23,6 +23,8 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /** Most events one group commit writes. */
   INGEST_BATCH_MAX: z.coerce.number().int().min(1).max(5000).default(500),
+  /** Group commits writing at once on PostgreSQL (PGlite has one connection: always 1). */
+  INGEST_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(16).default(1),
   /** Webhooks waiting for a commit beyond which new ones are refused with 503. */
   INGEST_QUEUE_MAX: z.coerce.number().int().min(1).default(20000),
   /** How often report days are sealed into prefix sums (seconds; 0 turns the sealer off). */
@@ -44,7 +46,7 @@ export interface Config {
   hostWhitelist: string | undefined;
   acOpts: string;
   logLevel: z.infer<typeof envSchema>["LOG_LEVEL"];
-  ingest: { batchMax: number; queueMax: number; store: boolean };
+  ingest: { batchMax: number; maxInFlight: number; queueMax: number; store: boolean };
   /** Milliseconds between sealing runs; 0 = off. */
   sealIntervalMs: number;
 }
@@ -81,6 +83,7 @@ export function loadConfig(env: NodeJS.ProcessEnv | Env = process.env): Config {
     logLevel: e.LOG_LEVEL,
     ingest: {
       batchMax: e.INGEST_BATCH_MAX,
+      maxInFlight: e.INGEST_MAX_IN_FLIGHT,
       queueMax: e.INGEST_QUEUE_MAX,
       store: !e.BENCH_NO_STORE,
     },

@@ -16,8 +16,9 @@ export function createIngestor(db: Db, config: Config): Ingestor {
   }
   const committer = new GroupCommitter<NewEvent>((batch) => writeEvents(db, batch), {
     maxBatch: config.ingest.batchMax,
-    // PGlite has one connection; on PostgreSQL two flushes overlap (one writing, one filling).
-    maxInFlight: config.database.kind === "pglite" ? 1 : 2,
+    // One flush at a time by default: concurrent flushes contend for the same rollup rows
+    // (this quarter-hour, the busiest users), and measured slower than one larger batch.
+    maxInFlight: config.database.kind === "pglite" ? 1 : config.ingest.maxInFlight,
     maxQueued: config.ingest.queueMax,
   });
   return {

@@ -123,7 +123,10 @@ async function writeBatch(
     occurred_at: e.occurredAt.toISOString(),
     received_at: e.receivedAt.toISOString(),
   }));
-  const result = await trx.raw(rollups ? WRITE_SQL : WRITE_SQL_NO_ROLLUPS, [JSON.stringify(rows)]);
+  // A named statement: PostgreSQL parses and plans it once per connection, not per batch.
+  const result = await trx
+    .raw(rollups ? WRITE_SQL : WRITE_SQL_NO_ROLLUPS, [JSON.stringify(rows)])
+    .options({ name: rollups ? "ingest_batch_v1" : "ingest_batch_no_rollups_v1" });
   const check = result.rows[0] as { stored: number; unresolved: number };
   if (Number(check.unresolved) > 0 || Number(check.stored) !== events.length) {
     throw new DictionaryRace();
