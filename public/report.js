@@ -254,11 +254,9 @@ function chartColors() {
   };
 }
 
-function renderBreakdown(counts) {
-  const labels = TYPES.map(([, label]) => label);
-  const values = TYPES.map(([key]) => counts[key] ?? 0);
-  const table = $("breakdown-table");
-  table.replaceChildren(
+/** Caption, head and body of a "type / events" table. */
+function typeTableParts(counts) {
+  return [
     el("caption", { className: "visually-hidden", text: "Events by type" }),
     el(
       "thead",
@@ -282,7 +280,13 @@ function renderBreakdown(counts) {
         ),
       ),
     ),
-  );
+  ];
+}
+
+function renderBreakdown(counts) {
+  const labels = TYPES.map(([, label]) => label);
+  const values = TYPES.map(([key]) => counts[key] ?? 0);
+  $("breakdown-table").replaceChildren(...typeTableParts(counts));
   if (!window.Chart) return;
   const colors = chartColors();
   const data = {
@@ -573,27 +577,7 @@ async function openUser(accountId, name) {
     el("h3", { text: "Calendar" }),
     calendar,
     el("h3", { text: "By type" }),
-    el(
-      "table",
-      { className: "data-table compact" },
-      el(
-        "thead",
-        {},
-        el(
-          "tr",
-          {},
-          el("th", { scope: "col", text: "Type" }),
-          el("th", { scope: "col", text: "Events" }),
-        ),
-      ),
-      el(
-        "tbody",
-        {},
-        ...TYPES.map(([k, l]) =>
-          el("tr", {}, el("td", { text: l }), el("td", { text: number.format(u.counts[k]) })),
-        ),
-      ),
-    ),
+    el("table", { className: "data-table compact" }, ...typeTableParts(u.counts)),
     el("h3", { text: "Recent events" }),
     recent,
   );

@@ -13,6 +13,7 @@ import { createLogger } from "../log.js";
 import { start } from "../server.js";
 import { FakeConfluence, type FakeUser } from "./fake-confluence.js";
 import { payloadFor } from "./payloads.js";
+import { seededRandom } from "./random.js";
 
 export const DEMO_ADMIN = "557058:demo-admin";
 export const DEMO_SPACE_ADMIN = "557058:demo-space-admin";
@@ -80,17 +81,6 @@ const MIX: [string, number][] = [
   ["space_updated", 1],
   ["group_created", 1],
 ];
-
-function seeded(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface Demo {
   appUrl: string;
@@ -163,7 +153,7 @@ export async function startDemo(
     throw new Error(`demo install failed: ${installed.status} ${installed.body}`);
 
   // A month of activity: a few busy people, many occasional ones, working hours, quiet weekends.
-  const rand = seeded(7);
+  const rand = seededRandom(7);
   const days = opts.days ?? 30;
   const total = opts.events ?? 2500;
   const weights = users.map((_, i) => 1 / (i + 2) ** 0.9);

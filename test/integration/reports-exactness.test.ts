@@ -2,6 +2,7 @@ import { DateTime } from "luxon";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FakeConfluence } from "../../src/dev/fake-confluence.js";
 import { payloadFor } from "../../src/dev/payloads.js";
+import { seededRandom } from "../../src/dev/random.js";
 import { EVENT_TYPE_NAMES, type EventType, WEBHOOKS } from "../../src/events/types.js";
 import { createLogger } from "../../src/log.js";
 import { localDayStart } from "../../src/reports/range.js";
@@ -34,17 +35,6 @@ const ZONES = [
 ];
 const SEED = Number(process.env.PROPERTY_SEED ?? 20261121);
 const EVENTS_PER_SITE = Number(process.env.PROPERTY_EVENTS ?? 300);
-
-function mulberry32(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const today = DateTime.utc().toISODate() as string;
 const shift = (d: string, n: number) =>
@@ -113,7 +103,7 @@ describe(`reports are exact in every zone (${BACKEND}, seed ${SEED})`, () => {
     // Sealing is driven by the test: first every answer comes from the live rollups, then
     // from the sealed prefix sums, then after a late event has reopened sealed days.
     t = await startTestApp({ env: { REPORT_SEAL_INTERVAL_S: "0" } });
-    const rand = mulberry32(SEED);
+    const rand = seededRandom(SEED);
     const second = await new FakeConfluence().start();
     for (const [fake, users] of [
       [t.fake, ["u-ann", "u-bob", "u-cyd", "u-dee", "shared-1", "u-eve"]],
