@@ -49,8 +49,8 @@ const settings = {
   cpuProfDir: process.env.BENCH_CPU_PROF || undefined,
 };
 
-type ConfigName = "ceiling" | "store";
-const CONFIGS: readonly ConfigName[] = ["ceiling", "store"];
+type ConfigName = "ceiling" | "store" | "no-rollups";
+const CONFIGS: readonly ConfigName[] = ["ceiling", "store", "no-rollups"];
 
 interface RunFigures {
   eventsPerSecond: number;
@@ -216,14 +216,18 @@ async function main(): Promise<number> {
   // Started one after the other: the first runs the migrations, both share the database
   // (the ceiling only reads the tenant; it never writes an event).
   const targets: Target[] = [];
-  for (const name of ["store", "ceiling"] as const) {
+  for (const name of ["store", "ceiling", "no-rollups"] as const) {
     const app = await startApp({
       name,
       cwd: ROOT,
       nodeFlags: settings.cpuProfDir
         ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(settings.cpuProfDir, name)}`]
         : [],
-      env: { ...baseEnv, BENCH_NO_STORE: name === "ceiling" ? "1" : "0" },
+      env: {
+        ...baseEnv,
+        BENCH_NO_STORE: name === "ceiling" ? "1" : "0",
+        BENCH_NO_ROLLUPS: name === "no-rollups" ? "1" : "0",
+      },
     });
     cleanups.push(() => app.stop());
     const agent = keepAliveAgent(concurrency);
@@ -284,14 +288,15 @@ async function main(): Promise<number> {
 
   const store = byName("store");
   const ceiling = byName("ceiling");
+  const noRollups = byName("no-rollups");
   const stored = await db.eventCount();
 
-  const [c, st] = [summarize(ceiling), summarize(store)];
+  const [c, st, nr] = [summarize(ceiling), summarize(store), summarize(noRollups)];
   const lines: string[] = [
     `ingest benchmark (PostgreSQL, concurrency ${concurrency}, ${events} events x ${runs} runs, medians)`,
     ...formatTable(
       ["config", "events/s", "p50 ms", "p99 ms", "errors"],
-      [c, st].map((m) => [m.name, num(m.rate), num(m.p50, 1), num(m.p99, 1), String(m.errors)]),
+      [c, st, nr].map((m) => [m.name, num(m.rate), num(m.p50, 1), num(m.p99, 1), String(m.errors)]),
     ),
   ];
   const ratio = st.rate / c.rate;
@@ -300,9 +305,14 @@ async function main(): Promise<number> {
     `ratio store/ceiling: ${num(ratio, 2)}   (goal >= ${num(GOAL_RATIO, 2)}: ${verdict(ratio >= GOAL_RATIO)})` +
       `   stored events/s goal >= ${GOAL_STORED_PER_SECOND}: ${verdict(st.rate >= GOAL_STORED_PER_SECOND)}`,
   );
-  const rowsOk = stored === store.acknowledged;
+  const rollupCost = 1 - st.rate / nr.rate;
   lines.push(
-    `stored rows check: ${store.acknowledged} acknowledged, ${stored} in event table` +
+    `rollups cost: ${num(rollupCost * 100)}% of stored events/s (store vs no-rollups; goal <= 30%: ${verdict(rollupCost <= 0.3)})`,
+  );
+  const acknowledged = store.acknowledged + noRollups.acknowledged;
+  const rowsOk = stored === acknowledged;
+  lines.push(
+    `stored rows check: ${acknowledged} acknowledged (store and no-rollups), ${stored} in event table` +
       (rowsOk ? "" : "   MISMATCH"),
   );
   lines.push(
@@ -320,7 +330,7 @@ async function main(): Promise<number> {
         "pg ms/ev",
         "events/commit",
       ],
-      [c, st].map((m) => [
+      [c, st, nr].map((m) => [
         m.name,
         num(m.cores.generator, 2),
         num(m.cores.app, 2),
@@ -329,13 +339,13 @@ async function main(): Promise<number> {
         num(m.cores.other, 2),
         num(m.msPerEvent.app, 3),
         num(m.msPerEvent.postgres, 3),
-        m.name === "store" ? num(m.eventsPerCommit, 1) : "-",
+        m.name === "ceiling" ? "-" : num(m.eventsPerCommit, 1),
       ]),
     ),
   );
   console.log(`\n${lines.join("\n")}`);
 
-  for (const t of [ceiling, store]) {
+  for (const t of [ceiling, store, noRollups]) {
     if (t.errors.size === 0) continue;
     console.log(`\n${t.name} errors: ${[...t.errors].map(([k, n]) => `${k} x${n}`).join(", ")}`);
     for (const sample of t.errorSamples) console.log(`  ${sample}`);

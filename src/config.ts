@@ -31,6 +31,8 @@ const envSchema = z.object({
   REPORT_SEAL_INTERVAL_S: z.coerce.number().int().min(0).max(86_400).default(60),
   /** Benchmark only: authenticate and validate webhooks but store nothing (the HTTP ceiling). */
   BENCH_NO_STORE: flag,
+  /** Benchmark only: store events without maintaining the rollups (reports will be wrong). */
+  BENCH_NO_ROLLUPS: flag,
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -46,7 +48,13 @@ export interface Config {
   hostWhitelist: string | undefined;
   acOpts: string;
   logLevel: z.infer<typeof envSchema>["LOG_LEVEL"];
-  ingest: { batchMax: number; maxInFlight: number; queueMax: number; store: boolean };
+  ingest: {
+    batchMax: number;
+    maxInFlight: number;
+    queueMax: number;
+    store: boolean;
+    rollups: boolean;
+  };
   /** Milliseconds between sealing runs; 0 = off. */
   sealIntervalMs: number;
 }
@@ -66,8 +74,10 @@ export function loadConfig(env: NodeJS.ProcessEnv | Env = process.env): Config {
         "Invalid configuration: AC_OPTS must not disable authentication in production",
       );
     }
-    if (e.BENCH_NO_STORE) {
-      throw new Error("Invalid configuration: BENCH_NO_STORE is for benchmarks, not production");
+    if (e.BENCH_NO_STORE || e.BENCH_NO_ROLLUPS) {
+      throw new Error(
+        "Invalid configuration: BENCH_NO_* settings are for benchmarks, not production",
+      );
     }
   }
   return {
@@ -86,6 +96,7 @@ export function loadConfig(env: NodeJS.ProcessEnv | Env = process.env): Config {
       maxInFlight: e.INGEST_MAX_IN_FLIGHT,
       queueMax: e.INGEST_QUEUE_MAX,
       store: !e.BENCH_NO_STORE,
+      rollups: !e.BENCH_NO_ROLLUPS,
     },
     sealIntervalMs: e.REPORT_SEAL_INTERVAL_S * 1000,
   };

@@ -14,13 +14,16 @@ export function createIngestor(db: Db, config: Config): Ingestor {
   if (!config.ingest.store) {
     return { submit: async () => {}, drain: async () => {} };
   }
-  const committer = new GroupCommitter<NewEvent>((batch) => writeEvents(db, batch), {
-    maxBatch: config.ingest.batchMax,
-    // One flush at a time by default: concurrent flushes contend for the same rollup rows
-    // (this quarter-hour, the busiest users), and measured slower than one larger batch.
-    maxInFlight: config.database.kind === "pglite" ? 1 : config.ingest.maxInFlight,
-    maxQueued: config.ingest.queueMax,
-  });
+  const committer = new GroupCommitter<NewEvent>(
+    (batch) => writeEvents(db, batch, { rollups: config.ingest.rollups }),
+    {
+      maxBatch: config.ingest.batchMax,
+      // One flush at a time by default: concurrent flushes contend for the same rollup rows
+      // (this quarter-hour, the busiest users), and measured slower than one larger batch.
+      maxInFlight: config.database.kind === "pglite" ? 1 : config.ingest.maxInFlight,
+      maxQueued: config.ingest.queueMax,
+    },
+  );
   return {
     submit: (event) => committer.submit(event),
     drain: () => committer.drain(),

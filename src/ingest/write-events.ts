@@ -20,8 +20,8 @@ export interface NewEvent {
 
 export interface WriteOptions {
   /**
-   * Maintain the rollups (default). Only the reports benchmark turns this off, to measure what
-   * the rollups cost; reports are wrong for events written without them.
+   * Maintain the rollups (default). Only the benchmarks turn this off (BENCH_NO_ROLLUPS), to
+   * measure what the rollups cost; reports are wrong for events written without them.
    */
   rollups?: boolean;
 }
