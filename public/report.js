@@ -17,6 +17,11 @@ const TYPES = [
   ["other", "Other"],
 ];
 const PAGE_SIZE = 50;
+const TABS = [
+  "dashboard",
+  "users",
+  ...(document.getElementById("tab-settings") ? ["settings"] : []),
+];
 
 const state = {
   tab: "dashboard",
@@ -583,6 +588,71 @@ async function openUser(accountId, name) {
   );
 }
 
+// ---- Settings (global page, Confluence admins) ----
+
+const lines = (text) =>
+  text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter(Boolean);
+
+function renderAudit(audit) {
+  const list = $("settings-audit");
+  list.replaceChildren(
+    ...audit.map((a) =>
+      el(
+        "li",
+        {},
+        el("time", { datetime: a.changedAt, text: formatInstant(a.changedAt) }),
+        el("span", { text: `${a.accountId} saved the settings` }),
+      ),
+    ),
+  );
+  if (audit.length === 0) list.append(el("li", { text: "No changes yet." }));
+}
+
+async function loadSettings() {
+  const [body, groups] = await Promise.all([
+    api("/api/settings", new URLSearchParams()),
+    api("/api/groups", new URLSearchParams()).catch(() => ({ groups: [] })),
+  ]);
+  const s = body.settings;
+  $("excluded-users").value = s.excludedUsers.join("\n");
+  $("excluded-spaces").value = s.excludedSpaces.join("\n");
+  $("track-apps").checked = s.trackAppAccounts;
+  const select = $("excluded-groups");
+  const known = new Set(groups.groups.map((g) => g.id));
+  select.replaceChildren(
+    ...groups.groups.map((g) =>
+      el("option", { value: g.id, text: g.name, selected: s.excludedGroups.includes(g.id) }),
+    ),
+    ...s.excludedGroups
+      .filter((id) => !known.has(id))
+      .map((id) => el("option", { value: id, text: id, selected: true })),
+  );
+  renderAudit(body.audit);
+}
+
+async function saveSettingsForm(event) {
+  event.preventDefault();
+  const body = {
+    excludedUsers: lines($("excluded-users").value),
+    excludedGroups: [...$("excluded-groups").selectedOptions].map((o) => o.value),
+    excludedSpaces: lines($("excluded-spaces").value),
+    trackAppAccounts: $("track-apps").checked,
+  };
+  const res = await fetch("/api/settings", {
+    method: "PUT",
+    headers: { authorization: `JWT ${await token()}`, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  const json = await res.json().catch(() => null);
+  if (!res.ok)
+    throw new ApiError(res.status, json?.error?.message ?? "The settings could not be saved.");
+  renderAudit(json.audit);
+  setStatus("Settings saved. They apply to activity from now on.");
+}
+
 // ---- Export ----
 
 async function openExport() {
@@ -615,6 +685,7 @@ async function load() {
   setStatus("Loading…");
   try {
     if (state.tab === "dashboard") await loadDashboard();
+    else if (state.tab === "settings") await loadSettings();
     else await loadUsers();
     if ($("status").textContent === "Loading…") setStatus("");
   } catch (error) {
@@ -625,7 +696,8 @@ async function load() {
 
 function selectTab(tab) {
   state.tab = tab;
-  for (const name of ["dashboard", "users"]) {
+  document.querySelector(".filters").hidden = tab === "settings";
+  for (const name of TABS) {
     const selected = name === tab;
     const button = $(`tab-${name}`);
     button.setAttribute("aria-selected", String(selected));
@@ -652,17 +724,17 @@ async function main() {
   $("zone-label").textContent = `Days in ${state.tz}`;
   applyPreset();
 
-  $("tab-dashboard").addEventListener("click", () => selectTab("dashboard"));
-  $("tab-users").addEventListener("click", () => selectTab("users"));
-  for (const id of ["tab-dashboard", "tab-users"]) {
-    $(id).addEventListener("keydown", (e) => {
-      if (e.key === "ArrowRight" || e.key === "ArrowLeft") {
-        const other = id === "tab-dashboard" ? "users" : "dashboard";
-        $(`tab-${other}`).focus();
-        selectTab(other);
-      }
+  TABS.forEach((name, i) => {
+    const tab = $(`tab-${name}`);
+    tab.addEventListener("click", () => selectTab(name));
+    tab.addEventListener("keydown", (e) => {
+      if (e.key !== "ArrowRight" && e.key !== "ArrowLeft") return;
+      const next = TABS[(i + (e.key === "ArrowRight" ? 1 : TABS.length - 1)) % TABS.length];
+      $(`tab-${next}`).focus();
+      selectTab(next);
     });
-  }
+  });
+  $("settings-form")?.addEventListener("submit", (e) => saveSettingsForm(e).catch(showError));
   $("refresh").addEventListener("click", () => load());
   $("preset").addEventListener("change", (e) => {
     state.preset = e.target.value;

@@ -19,6 +19,7 @@ import { createIngestor, type Ingestor } from "./ingest/ingestor.js";
 import { webhookRouter } from "./ingest/webhook-router.js";
 import type { Logger } from "./log.js";
 import { ReportService } from "./reports/service.js";
+import { TrackingPolicies } from "./settings/tracking-policies.js";
 
 export interface AppContext {
   app: Express;
@@ -51,6 +52,7 @@ export async function createApp(deps: {
   app.set("views", path.join(ROOT_DIR, "views"));
 
   const store = new KnexStore(db);
+  const policies = new TrackingPolicies(db);
   const ingestor = createIngestor(db, config);
   const { addon, ready } = setupConnect(app, { config, localBaseUrl, store, logger });
 
@@ -82,18 +84,18 @@ export async function createApp(deps: {
   // Webhooks read their own raw body; everything after this gets parsed JSON (max 1 MB).
   app.use(
     "/webhooks",
-    webhookRouter({ authenticate: addon.authenticate(), store, ingestor, logger }),
+    webhookRouter({ authenticate: addon.authenticate(), store, ingestor, logger, policies }),
   );
   app.use(express.json({ limit: "1mb" }));
   app.use(lifecycleRouter({ addon, store, logger }));
   const clientFor = (tenant: Tenant) =>
     new ConfluenceClient(addon.httpClient({ clientKey: tenant.clientKey }) as HostClient, logger);
   const authorise = makeAuthorise(new Permissions(), clientFor, logger);
-  const reports = new ReportService(db, logger, clientFor);
+  const reports = new ReportService(db, logger, clientFor, policies);
   const frameAncestors = ["https://*.atlassian.net"];
   if (config.env !== "production") frameAncestors.push("http://127.0.0.1:*", "http://localhost:*");
   app.use("/pages", pagesRouter({ addon, store, authorise, frameAncestors }));
-  app.use("/api", apiRouter({ addon, store, reports, authorise, clientFor, logger }));
+  app.use("/api", apiRouter({ addon, store, reports, authorise, clientFor, logger, db, policies }));
 
   // ACE mounts GET /atlassian-connect.json and POST /installed on the next tick; the 404 and
   // the error handler must come after them.

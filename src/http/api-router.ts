@@ -1,7 +1,10 @@
 import { stringify } from "csv-stringify";
 import express, { type Response } from "express";
 import type { ConfluenceClient } from "../confluence/client.js";
-import { type Group, listGroups } from "../confluence/groups.js";
+import { type Group, listGroups, refreshGroupMembers } from "../confluence/groups.js";
+import type { Db } from "../db/knex.js";
+import { parseSettings, readAudit, readSettings, saveSettings } from "../settings/settings.js";
+import type { TrackingPolicies } from "../settings/tracking-policies.js";
 import { TtlCache } from "../confluence/ttl-cache.js";
 import type { Addon } from "../connect/addon.js";
 import type { KnexStore, Tenant } from "../connect/knex-store.js";
@@ -14,6 +17,8 @@ import { asyncHandler, HttpError } from "./errors.js";
 import { viewerAuth, viewerOf } from "./viewer-auth.js";
 
 interface Deps {
+  db: Db;
+  policies: TrackingPolicies;
   clientFor: (tenant: Tenant) => ConfluenceClient;
   addon: Addon;
   store: KnexStore;
@@ -111,6 +116,39 @@ export function apiRouter(deps: Deps): express.Router {
         listGroups(deps.clientFor(viewer.tenant)),
       );
       res.json({ groups: list });
+    }),
+  );
+
+  // Settings: Confluence admins only. Saving refreshes the members of excluded groups, so the
+  // exclusion applies at once, and writes an audit line.
+  router.get(
+    "/settings",
+    asyncHandler(async (_req, res) => {
+      const viewer = viewerOf(res);
+      await authorise(viewer, null);
+      res.json({
+        settings: await readSettings(deps.db, viewer.tenant.id),
+        audit: await readAudit(deps.db, viewer.tenant.id, 20),
+      });
+    }),
+  );
+  router.put(
+    "/settings",
+    asyncHandler(async (req, res) => {
+      const viewer = viewerOf(res);
+      await authorise(viewer, null);
+      const next = parseSettings(req.body);
+      const client = deps.clientFor(viewer.tenant);
+      for (const group of next.excludedGroups) {
+        await refreshGroupMembers(deps.db, client, viewer.tenant.id, group, 0);
+      }
+      await saveSettings(deps.db, viewer.tenant.id, viewer.accountId, next);
+      deps.policies.invalidate(viewer.tenant.id);
+      deps.logger.info({ tenantId: viewer.tenant.id, by: viewer.accountId }, "settings changed");
+      res.json({
+        settings: next,
+        audit: await readAudit(deps.db, viewer.tenant.id, 20),
+      });
     }),
   );
 

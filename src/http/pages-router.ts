@@ -68,6 +68,7 @@ export function pagesRouter(deps: {
       res.set("Cache-Control", "private, no-store");
       res.render("report", {
         title: spaceKey ? `Activity Report: ${spaceKey}` : "Activity Report",
+        global: kind === "global",
         pageData: pageData(tenant, kind, spaceKey, String(res.locals.token ?? "")),
       });
     });

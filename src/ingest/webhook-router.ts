@@ -6,9 +6,11 @@ import { asyncHandler, HttpError, isStorageUnavailable } from "../http/errors.js
 import type { Logger } from "../log.js";
 import { QueueFullError } from "./group-commit.js";
 import type { Ingestor } from "./ingestor.js";
-import { DEFAULT_TRACKING_POLICY, isTracked } from "./tracking-policy.js";
+import type { TrackingPolicies } from "../settings/tracking-policies.js";
+import { isTracked } from "./tracking-policy.js";
 
 interface Deps {
+  policies: TrackingPolicies;
   authenticate: RequestHandler;
   store: KnexStore;
   ingestor: Ingestor;
@@ -26,7 +28,13 @@ interface WebhookLocals {
  * after the event's transaction has committed, so an acknowledged event is never lost.
  * https://developer.atlassian.com/cloud/confluence/modules/webhook/
  */
-export function webhookRouter({ authenticate, store, ingestor, logger }: Deps): express.Router {
+export function webhookRouter({
+  authenticate,
+  store,
+  ingestor,
+  logger,
+  policies,
+}: Deps): express.Router {
   const router = express.Router();
 
   const knownEvent: RequestHandler = (req, res, next) => {
@@ -67,7 +75,7 @@ export function webhookRouter({ authenticate, store, ingestor, logger }: Deps): 
         if (error instanceof PayloadError) throw new HttpError(400, error.code, error.message);
         throw error;
       }
-      if (!isTracked(facts, DEFAULT_TRACKING_POLICY)) {
+      if (!isTracked(facts, await policies.forTenant(tenant.id))) {
         res.status(204).end();
         return;
       }

@@ -15,6 +15,7 @@ import { getActiveDates, getRecentEvents } from "./queries/user-activity.js";
 import { getUsersReport, type UserRow, usersReportSql } from "./queries/users-report.js";
 import { addDays, buildRange, type ReportRange, today } from "./range.js";
 import { readZone, registerZone, type ZoneState } from "./sealing.js";
+import type { TrackingPolicies } from "../settings/tracking-policies.js";
 import { currentStreak, longestStreak } from "./streaks.js";
 
 /** Scope id for a space key the site has no events in: matches no row. */
@@ -46,6 +47,7 @@ export class ReportService {
     private readonly db: Db,
     private readonly logger: Logger,
     private readonly clientFor: (tenant: Tenant) => ConfluenceClient,
+    private readonly policies: TrackingPolicies,
   ) {}
 
   private async spaceId(tenantId: number, spaceKey: string | null): Promise<number | null> {
@@ -95,8 +97,9 @@ export class ReportService {
     if (p.group !== null) {
       await refreshGroupMembers(this.db, this.clientFor(tenant), tenant.id, p.group);
     }
+    const excluded = [...(await this.policies.forTenant(tenant.id)).excludedAccounts];
     const report = await this.read(tenant.id, p.range.tz, (trx, zone) =>
-      getUsersReport(trx, tenant.id, p, zone),
+      getUsersReport(trx, tenant.id, p, zone, excluded),
     );
     const rows = await this.withNames(tenant, report.rows);
     this.fillProfilesInBackground(tenant);
@@ -113,6 +116,7 @@ export class ReportService {
     if (p.group !== null) {
       await refreshGroupMembers(this.db, this.clientFor(tenant), tenant.id, p.group);
     }
+    const excluded = [...(await this.policies.forTenant(tenant.id)).excludedAccounts];
     await registerZone(this.db, tenant.id, p.range.tz);
     const trx = await this.db.transaction(undefined, {
       isolationLevel: "repeatable read",
@@ -120,7 +124,7 @@ export class ReportService {
     });
     try {
       const zone = await readZone(trx, tenant.id, p.range.tz);
-      const { sql, bindings } = usersReportSql(tenant.id, p, zone);
+      const { sql, bindings } = usersReportSql(tenant.id, p, zone, excluded);
       const stream = trx.raw(sql, bindings).stream();
       const finish = () => {
         if (!trx.isCompleted()) trx.commit().catch(() => {});

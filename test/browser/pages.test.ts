@@ -220,6 +220,32 @@ describe("the report pages in Chromium, through the demo host", () => {
     await page.close();
   });
 
+  it("Settings: an admin saves exclusions, sees the change in the audit, and the API has them", async () => {
+    const { page, frame } = await open("module=global");
+    await frame.click("#tab-settings");
+    await frame.waitForSelector("#excluded-groups option");
+    await frame.fill("#excluded-spaces", "HR\nSALES");
+    await frame.selectOption("#excluded-groups", [groupIdFromName("support")]);
+    await frame.click("#save-settings");
+    await frame.waitForFunction(() =>
+      document.querySelector("#status")?.textContent?.includes("Settings saved"),
+    );
+    expect(await frame.locator("#settings-audit li").first().textContent()).toContain(DEMO_ADMIN);
+    const saved = await api<{ settings: { excludedSpaces: string[]; excludedGroups: string[] } }>(
+      "/api/settings",
+    );
+    expect(saved.settings.excludedSpaces).toEqual(["HR", "SALES"]);
+    expect(saved.settings.excludedGroups).toEqual([groupIdFromName("support")]);
+    await page.screenshot({ path: path.join(SCREENSHOTS, "settings-light.png") });
+    const axe = await new AxeBuilder({ page }).include("iframe").analyze();
+    expect(
+      axe.violations
+        .filter((v) => v.impact === "serious" || v.impact === "critical")
+        .map((v) => v.id),
+    ).toEqual([]);
+    await page.close();
+  });
+
   it("the space report works for that space's admin; the global page refuses them", async () => {
     const { page, frame } = await open("module=space&as=space-admin");
     expect(await frame.locator("h1").textContent()).toContain("ENG");

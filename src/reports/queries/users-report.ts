@@ -59,6 +59,8 @@ export function usersReportSql(
   tenantId: number,
   p: Pick<UsersParams, "range" | "space" | "q" | "group" | "sort" | "order">,
   zone: ZoneState | null = null,
+  /** Account ids excluded from tracking: never listed (their past data is kept). */
+  excluded: string[] = [],
 ): { sql: string; bindings: (string | number)[] } {
   const bindings: (string | number)[] = [];
   let ctes: string;
@@ -119,6 +121,12 @@ export function usersReportSql(
 
   bindings.push(tenantId); // user_profile join
   const where: string[] = [];
+  if (excluded.length > 0) {
+    where.push("NOT (s.account_id = ANY(?::text[]))");
+    bindings.push(
+      `{${excluded.map((a) => `"${a.replace(/["\\]/g, (m) => `\\${m}`)}"`).join(",")}}`,
+    );
+  }
   if (p.q !== null) {
     const like = `%${p.q.replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
     where.push("(pr.display_name ILIKE ? OR s.account_id = ?)");
@@ -164,8 +172,9 @@ export async function getUsersReport(
   tenantId: number,
   p: UsersParams,
   zone: ZoneState | null,
+  excluded: string[] = [],
 ): Promise<UsersReport> {
-  const { sql, bindings } = usersReportSql(tenantId, p, zone);
+  const { sql, bindings } = usersReportSql(tenantId, p, zone, excluded);
   const sums = COUNT_COLUMNS.map((c) => `coalesce(sum(${c}), 0)::int AS ${c}`).join(", ");
   const result = await db.raw(
     `WITH q AS (${sql}),
