@@ -32,6 +32,7 @@ const state = {
   space: page.spaceKey ?? "",
   q: "",
   group: "",
+  inactive: false,
   sort: "view",
   order: "desc",
   offset: 0,
@@ -349,7 +350,13 @@ async function loadDashboard() {
     ? calendar.days.reduce((s, d) => s + d.users, 0) / calendar.days.length
     : 0;
   $("kpis").replaceChildren(
-    kpi("Active users", number.format(users.summary.users), "with at least one event in the range"),
+    kpi(
+      "Active users",
+      number.format(users.summary.users),
+      users.summary.siteUsers == null
+        ? "with at least one event in the range"
+        : `of ${number.format(users.summary.siteUsers)} user accounts`,
+    ),
     kpi("Events", number.format(events)),
     kpi(
       "Busiest day",
@@ -436,6 +443,7 @@ async function loadUsers() {
     query({
       q: state.q,
       group: state.group,
+      include: state.inactive ? "inactive" : "",
       sort: state.sort,
       order: state.order,
       limit: PAGE_SIZE,
@@ -661,6 +669,7 @@ async function openExport() {
   const params = query({
     q: state.q,
     group: state.group,
+    include: state.inactive ? "inactive" : "",
     sort: state.sort,
     order: state.order,
     jwt: await token(),
@@ -771,6 +780,11 @@ async function main() {
   );
   $("group").addEventListener("change", (e) => {
     state.group = e.target.value;
+    state.offset = 0;
+    loadUsers().catch(showError);
+  });
+  $("inactive").addEventListener("change", (e) => {
+    state.inactive = e.target.checked;
     state.offset = 0;
     loadUsers().catch(showError);
   });

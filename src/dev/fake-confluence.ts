@@ -264,6 +264,7 @@ export class FakeConfluence {
     if (members) {
       const name = groupNameFromId(decodeURIComponent(members[1] ?? ""));
       const users = [...this.users.values()].filter((u) => (u.groups ?? []).includes(name));
+      if (users.length === 0) return send(404, { statusCode: 404, message: "No group found" });
       return send(
         200,
         this.page(

@@ -1,11 +1,10 @@
 import { stringify } from "csv-stringify";
 import express, { type Response } from "express";
 import type { ConfluenceClient } from "../confluence/client.js";
-import { type Group, listGroups, refreshGroupMembers } from "../confluence/groups.js";
+import { refreshGroupMembers } from "../confluence/groups.js";
 import type { Db } from "../db/knex.js";
 import { parseSettings, readAudit, readSettings, saveSettings } from "../settings/settings.js";
 import type { TrackingPolicies } from "../settings/tracking-policies.js";
-import { TtlCache } from "../confluence/ttl-cache.js";
 import type { Addon } from "../connect/addon.js";
 import type { KnexStore, Tenant } from "../connect/knex-store.js";
 import type { Logger } from "../log.js";
@@ -105,16 +104,13 @@ export function apiRouter(deps: Deps): express.Router {
   );
 
   // The group filter's choices (group names are not personal data).
-  const groups = new TtlCache<Group[]>(10 * 60 * 1000);
   router.get(
     "/groups",
     asyncHandler(async (req, res) => {
       const { space } = parseCommon(req.query);
       const viewer = viewerOf(res);
       await authorise(viewer, space);
-      const list = await groups.getOrLoad(viewer.tenant.clientKey, () =>
-        listGroups(deps.clientFor(viewer.tenant)),
-      );
+      const list = await deps.reports.groups(viewer.tenant);
       res.json({ groups: list });
     }),
   );

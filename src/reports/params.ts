@@ -45,6 +45,8 @@ const users = z.object({
   order: single(z.enum(["asc", "desc"]).optional()),
   limit: single(z.coerce.number().int().min(1).max(1000).optional()),
   offset: single(z.coerce.number().int().min(0).max(10_000_000).optional()),
+  include: single(z.enum(["inactive"], { error: "must be inactive" }).optional()),
+  inactiveGroup: single(z.string().min(1).max(200).optional()),
 });
 
 const withAccount = z.object({
@@ -64,6 +66,9 @@ export interface UsersParams extends CommonParams {
   order: "asc" | "desc";
   limit: number;
   offset: number;
+  /** Also list members of `inactiveGroup` (default: confluence-users) with no event. */
+  inactive: boolean;
+  inactiveGroup: string | null;
 }
 
 function parse<S extends z.ZodType>(schema: S, query: unknown): z.infer<S> {
@@ -108,6 +113,8 @@ export function parseUsers(query: unknown): UsersParams {
     order: p.order ?? (p.sort === "name" ? "asc" : "desc"),
     limit: p.limit ?? 50,
     offset: p.offset ?? 0,
+    inactive: p.include === "inactive",
+    inactiveGroup: p.inactiveGroup ?? null,
   };
 }
 

@@ -1,7 +1,9 @@
 import type { Readable } from "node:stream";
 import type { Knex } from "knex";
 import type { ConfluenceClient } from "../confluence/client.js";
-import { refreshGroupMembers } from "../confluence/groups.js";
+import { type Group, listGroups, refreshGroupMembers } from "../confluence/groups.js";
+import { TtlCache } from "../confluence/ttl-cache.js";
+import { HttpError } from "../http/errors.js";
 import { ensureProfiles } from "../confluence/profiles.js";
 import type { Tenant } from "../connect/knex-store.js";
 import type { Db } from "../db/knex.js";
@@ -17,6 +19,9 @@ import { addDays, buildRange, type ReportRange, today } from "./range.js";
 import { readZone, registerZone, type ZoneState } from "./sealing.js";
 import type { TrackingPolicies } from "../settings/tracking-policies.js";
 import { currentStreak, longestStreak } from "./streaks.js";
+
+/** The group whose members hold Confluence licences. */
+export const LICENCE_GROUP = "confluence-users";
 
 /** Scope id for a space key the site has no events in: matches no row. */
 const NO_SUCH_ID = -1;
@@ -42,6 +47,7 @@ function rangeJson(range: ReportRange) {
  */
 export class ReportService {
   private readonly filling = new Set<number>();
+  private readonly groupCache = new TtlCache<Group[]>(10 * 60 * 1000);
 
   constructor(
     private readonly db: Db,
@@ -98,8 +104,9 @@ export class ReportService {
       await refreshGroupMembers(this.db, this.clientFor(tenant), tenant.id, p.group);
     }
     const excluded = [...(await this.policies.forTenant(tenant.id)).excludedAccounts];
+    const inactiveGroup = p.inactive ? await this.inactiveGroup(tenant, p.inactiveGroup) : null;
     const report = await this.read(tenant.id, p.range.tz, (trx, zone) =>
-      getUsersReport(trx, tenant.id, p, zone, excluded),
+      getUsersReport(trx, tenant.id, p, zone, excluded, inactiveGroup),
     );
     const rows = await this.withNames(tenant, report.rows);
     this.fillProfilesInBackground(tenant);
@@ -107,7 +114,11 @@ export class ReportService {
       range: rangeJson(p.range),
       total: report.total,
       rows,
-      summary: { users: report.summary.users, siteUsers: null, counts: report.summary.counts },
+      summary: {
+        users: report.summary.users,
+        siteUsers: await this.siteUsers(tenant),
+        counts: report.summary.counts,
+      },
     };
   }
 
@@ -117,6 +128,7 @@ export class ReportService {
       await refreshGroupMembers(this.db, this.clientFor(tenant), tenant.id, p.group);
     }
     const excluded = [...(await this.policies.forTenant(tenant.id)).excludedAccounts];
+    const inactiveGroup = p.inactive ? await this.inactiveGroup(tenant, p.inactiveGroup) : null;
     await registerZone(this.db, tenant.id, p.range.tz);
     const trx = await this.db.transaction(undefined, {
       isolationLevel: "repeatable read",
@@ -124,7 +136,7 @@ export class ReportService {
     });
     try {
       const zone = await readZone(trx, tenant.id, p.range.tz);
-      const { sql, bindings } = usersReportSql(tenant.id, p, zone, excluded);
+      const { sql, bindings } = usersReportSql(tenant.id, p, zone, excluded, inactiveGroup);
       const stream = trx.raw(sql, bindings).stream();
       const finish = () => {
         if (!trx.isCompleted()) trx.commit().catch(() => {});
@@ -259,6 +271,48 @@ export class ReportService {
       if (streak < lookBack) return streak;
     }
     return 3 * 365;
+  }
+
+  /** The site's groups, cached for ten minutes (Confluence lists them in pages of 200). */
+  async groups(tenant: Tenant): Promise<Group[]> {
+    return this.groupCache.getOrLoad(tenant.clientKey, () => listGroups(this.clientFor(tenant)));
+  }
+
+  /** The group whose members "inactive users" are drawn from, with members refreshed. */
+  private async inactiveGroup(tenant: Tenant, requested: string | null): Promise<string> {
+    const id = requested ?? (await this.licenceGroupId(tenant));
+    if (id === null) {
+      throw new HttpError(
+        400,
+        "invalid_parameter",
+        `inactiveGroup is required: this site has no ${LICENCE_GROUP} group`,
+      );
+    }
+    await refreshGroupMembers(this.db, this.clientFor(tenant), tenant.id, id);
+    return id;
+  }
+
+  private async licenceGroupId(tenant: Tenant): Promise<string | null> {
+    return (await this.groups(tenant)).find((g) => g.name === LICENCE_GROUP)?.id ?? null;
+  }
+
+  /**
+   * All user accounts of the site: the current members of confluence-users. Null when
+   * Confluence cannot say (the report still answers).
+   */
+  private async siteUsers(tenant: Tenant): Promise<number | null> {
+    try {
+      const id = await this.licenceGroupId(tenant);
+      if (id === null) return null;
+      await refreshGroupMembers(this.db, this.clientFor(tenant), tenant.id, id);
+      const row = await this.db("group_member")
+        .where({ tenant_id: tenant.id, group_id: id })
+        .first(this.db.raw("count(*)::int AS n"));
+      return Number((row as { n: number } | undefined)?.n ?? 0);
+    } catch (error) {
+      this.logger.warn({ err: error, tenantId: tenant.id }, "could not count site users");
+      return null;
+    }
   }
 
   /** Names for rows never looked up; unknown accounts show their account id. */

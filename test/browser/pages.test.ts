@@ -141,6 +141,15 @@ describe("the report pages in Chromium, through the demo host", () => {
     );
 
     await frame.selectOption("#group", "");
+    await frame.check("#inactive");
+    const withInactive = await api<UsersBody>(
+      `/api/reports/users?${range()}&limit=50&sort=edit&include=inactive`,
+    );
+    await frame.waitForFunction(
+      (n) => document.querySelector("#pager")?.textContent?.includes(`of ${n}`),
+      withInactive.total,
+    );
+    await frame.uncheck("#inactive");
     await frame.fill("#q", "Lovelace");
     const searched = await api<UsersBody>(`/api/reports/users?${range()}&q=Lovelace`);
     expect(searched.total).toBeGreaterThan(0);

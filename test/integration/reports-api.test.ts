@@ -113,7 +113,8 @@ describe("reports API", () => {
         activeDays: 1,
         lastActive: new Date(at("11:00:00")).toISOString(),
       });
-      expect(body.summary).toMatchObject({ users: 4, siteUsers: null });
+      // siteUsers: every member of confluence-users (six in the fake site).
+      expect(body.summary).toMatchObject({ users: 4, siteUsers: 6 });
       expect(body.summary.counts).toMatchObject({ view: 4, create: 1, edit: 1, comment: 1 });
     });
 
@@ -167,6 +168,46 @@ describe("reports API", () => {
       const body = res.json<{ rows: { accountId: string; counts: Record<string, number> }[] }>();
       expect(body.rows.map((r) => r.accountId)).toEqual(["alice", "=cmd"]);
       expect(body.rows[0]?.counts).toMatchObject({ view: 2, create: 1, comment: 0 });
+    });
+  });
+
+  describe("inactive users", () => {
+    it("include=inactive adds confluence-users members with no event: zeros, last active or never", async () => {
+      const res = await get(ADMIN, `/api/reports/users?${range}&include=inactive&sort=name`);
+      expect(res.status).toBe(200);
+      const body = res.json<{
+        total: number;
+        rows: { accountId: string; total: number; activeDays: number; lastActive: string | null }[];
+      }>();
+      // 4 active (alice, ghost, =cmd, member) + the 3 members with no event.
+      expect(body.total).toBe(7);
+      const admin = body.rows.find((r) => r.accountId === ADMIN);
+      expect(admin).toMatchObject({ total: 0, activeDays: 0, lastActive: null });
+      expect(body.rows.find((r) => r.accountId === "alice")?.total).toBe(4);
+    });
+
+    it("inactiveGroup picks the group; the CSV lists the same rows", async () => {
+      const group = groupIdFromName("eng-leads");
+      const res = await get(
+        ADMIN,
+        `/api/reports/users?${range}&include=inactive&inactiveGroup=${group}`,
+      );
+      const ids = res.json<{ rows: { accountId: string }[] }>().rows.map((r) => r.accountId);
+      expect(ids).toContain(GROUP_SPACE_ADMIN);
+      expect(ids).not.toContain(ADMIN);
+      const csv = await get(ADMIN, `/api/reports/users.csv?${range}&include=inactive`, {
+        via: "query",
+      });
+      expect(csv.body.trim().split("\n")).toHaveLength(1 + 7);
+      expect(csv.body).toContain(`"${ADMIN}","0","0","0","0"`);
+    });
+
+    it("an unknown inactiveGroup is a 400", async () => {
+      const res = await get(
+        ADMIN,
+        `/api/reports/users?${range}&include=inactive&inactiveGroup=nope`,
+      );
+      expect(res.status).toBe(400);
     });
   });
 

@@ -61,6 +61,8 @@ export function usersReportSql(
   zone: ZoneState | null = null,
   /** Account ids excluded from tracking: never listed (their past data is kept). */
   excluded: string[] = [],
+  /** A group id: its current members without an event are listed too, with zeros. */
+  inactiveGroup: string | null = null,
 ): { sql: string; bindings: (string | number)[] } {
   const bindings: (string | number)[] = [];
   let ctes: string;
@@ -119,6 +121,30 @@ export function usersReportSql(
     );
   }
 
+  const base = `SELECT account_id, active_days, last_active, ${COUNT_COLUMNS.join(", ")} FROM stats`;
+  if (inactiveGroup !== null) {
+    // Members of the group with no event in the range: zeros, and when they were last active
+    // (site-wide, or in the space), or never.
+    const lastActive =
+      p.space === null
+        ? "a.last_active_at"
+        : `(SELECT sa.last_active_at FROM space_actor sa WHERE sa.tenant_id = a.tenant_id
+             AND sa.space_id = (SELECT id FROM sp) AND sa.actor_id = a.id)`;
+    ctes += `,
+      everyone AS (
+        ${base}
+        UNION ALL
+        SELECT g.account_id, 0, ${lastActive}, ${COUNT_COLUMNS.map(() => "0").join(", ")}
+        FROM group_member g
+        LEFT JOIN actor a ON a.tenant_id = g.tenant_id AND a.account_id = g.account_id
+        WHERE g.tenant_id = ? AND g.group_id = ?
+          AND NOT EXISTS (SELECT 1 FROM stats s WHERE s.account_id = g.account_id)
+      )`;
+    bindings.push(tenantId, inactiveGroup);
+  } else {
+    ctes += `,
+      everyone AS (${base})`;
+  }
   bindings.push(tenantId); // user_profile join
   const where: string[] = [];
   if (excluded.length > 0) {
@@ -143,7 +169,7 @@ export function usersReportSql(
       SELECT s.account_id, s.active_days, s.last_active, ${COUNT_COLUMNS.map((c) => `s.${c}`).join(", ")},
         (${TOTAL_EXPR})::int AS total,
         pr.display_name, pr.avatar_url, pr.profile_url, pr.known
-      FROM stats s
+      FROM everyone s
       LEFT JOIN user_profile pr ON pr.tenant_id = ? AND pr.account_id = s.account_id
       ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
     )
@@ -173,8 +199,9 @@ export async function getUsersReport(
   p: UsersParams,
   zone: ZoneState | null,
   excluded: string[] = [],
+  inactiveGroup: string | null = null,
 ): Promise<UsersReport> {
-  const { sql, bindings } = usersReportSql(tenantId, p, zone, excluded);
+  const { sql, bindings } = usersReportSql(tenantId, p, zone, excluded, inactiveGroup);
   const sums = COUNT_COLUMNS.map((c) => `coalesce(sum(${c}), 0)::int AS ${c}`).join(", ");
   const result = await db.raw(
     `WITH q AS (${sql}),
