@@ -3,6 +3,7 @@ import * as foundation from "./20261121000000_foundation.js";
 import * as reports from "./20261121010000_reports.js";
 import * as zonePrefix from "./20261121020000_zone_prefix.js";
 import * as settings from "./20261121030000_settings.js";
+import * as privacy from "./20261121040000_privacy.js";
 
 /**
  * Every migration, oldest first. Listed explicitly (not discovered on disk) so they load the
@@ -13,6 +14,7 @@ const MIGRATIONS: [name: string, migration: Knex.Migration][] = [
   ["20261121010000_reports", reports],
   ["20261121020000_zone_prefix", zonePrefix],
   ["20261121030000_settings", settings],
+  ["20261121040000_privacy", privacy],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Knex.Migration]> = {

@@ -23,6 +23,8 @@ import { TrackingPolicies } from "./settings/tracking-policies.js";
 
 export interface AppContext {
   app: Express;
+  /** A REST client for a site, signed as the app. */
+  clientFor: (tenant: Tenant) => ConfluenceClient;
   addon: Addon;
   store: KnexStore;
   ingestor: Ingestor;
@@ -102,7 +104,7 @@ export async function createApp(deps: {
   await ready;
   app.use(notFound);
   app.use(errorHandler(logger));
-  return { app, addon, store, ingestor };
+  return { app, addon, store, ingestor, clientFor };
 }
 
 /** Handlebars views with one layout (`views/layouts/main.hbs`), compiled once each. */

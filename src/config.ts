@@ -29,6 +29,8 @@ const envSchema = z.object({
   INGEST_QUEUE_MAX: z.coerce.number().int().min(1).default(20000),
   /** How often report days are sealed into prefix sums (seconds; 0 turns the sealer off). */
   REPORT_SEAL_INTERVAL_S: z.coerce.number().int().min(0).max(86_400).default(60),
+  /** How often the data lifecycle jobs run (seconds; 0 turns them off). */
+  PRIVACY_JOBS_INTERVAL_S: z.coerce.number().int().min(0).max(86_400).default(600),
   /** Benchmark only: authenticate and validate webhooks but store nothing (the HTTP ceiling). */
   BENCH_NO_STORE: flag,
   /** Benchmark only: store events without maintaining the rollups (reports will be wrong). */
@@ -57,6 +59,8 @@ export interface Config {
   };
   /** Milliseconds between sealing runs; 0 = off. */
   sealIntervalMs: number;
+  /** Milliseconds between data lifecycle runs; 0 = off. */
+  privacyIntervalMs: number;
 }
 
 /** The one reader of process.env: validates it once, at boot, and fails with a clear message. */
@@ -99,5 +103,6 @@ export function loadConfig(env: NodeJS.ProcessEnv | Env = process.env): Config {
       rollups: !e.BENCH_NO_ROLLUPS,
     },
     sealIntervalMs: e.REPORT_SEAL_INTERVAL_S * 1000,
+    privacyIntervalMs: e.PRIVACY_JOBS_INTERVAL_S * 1000,
   };
 }

@@ -1,15 +1,18 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { createApp } from "./app.js";
+import { type AppContext, createApp } from "./app.js";
 import { type Config, loadConfig } from "./config.js";
 import { createDb, type Db, migrateLatest } from "./db/knex.js";
 import { createLogger, type Logger } from "./log.js";
+import { startPrivacyJobs } from "./privacy/jobs.js";
 import { startSealer } from "./reports/sealing.js";
 
 export interface RunningServer {
   url: string;
   /** The app's database handle (tests read through it; PGlite allows one opener). */
   db: Db;
+  /** A REST client for a site, signed as the app (for jobs run by tests). */
+  clientFor: AppContext["clientFor"];
   stop(): Promise<void>;
 }
 
@@ -39,6 +42,10 @@ export async function start(
   const ctx = await createApp({ config, db, logger, localBaseUrl: url });
   handler = ctx.app;
   const sealer = config.sealIntervalMs > 0 ? startSealer(db, logger, config.sealIntervalMs) : null;
+  const privacy =
+    config.privacyIntervalMs > 0
+      ? startPrivacyJobs(db, logger, ctx.clientFor, config.privacyIntervalMs)
+      : null;
   logger.info(
     { url, database: config.database.kind, env: config.env },
     `Activity Report listening on ${url} (descriptor: ${url}/atlassian-connect.json)`,
@@ -48,6 +55,7 @@ export async function start(
   return {
     url,
     db,
+    clientFor: ctx.clientFor,
     stop() {
       stopping ??= (async () => {
         await new Promise<void>((resolve) => {
@@ -56,6 +64,7 @@ export async function start(
         });
         await ctx.ingestor.drain();
         await sealer?.stop();
+        await privacy?.stop();
         await db.destroy();
       })();
       return stopping;

@@ -49,6 +49,13 @@ export class FakeConfluence {
   url = "";
   users = new Map<string, FakeUser>();
   spaces = new Map<string, FakeSpace>();
+  /** Personal data reporting: what Confluence answers for these accounts. */
+  accountStatuses = new Map<string, "closed" | "updated">();
+  /** Answer this many next report-accounts calls with 429 (Retry-After: 1). */
+  rateLimitNext = 0;
+  /** Bodies the app posted to report-accounts, oldest first. */
+  readonly reportedAccounts: { accountId: string; updatedAt: string }[][] = [];
+  private lastBody = "";
   /** Requests the app made to the REST API, newest last (for assertions on paging, retries). */
   readonly requests: { method: string; path: string }[] = [];
 
@@ -62,7 +69,14 @@ export class FakeConfluence {
   }
 
   async start(): Promise<this> {
-    this.server = http.createServer((req, res) => this.handle(req, res));
+    this.server = http.createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        this.lastBody = Buffer.concat(chunks).toString("utf8");
+        this.handle(req, res);
+      });
+    });
     await new Promise<void>((resolve) => this.server?.listen(0, "127.0.0.1", resolve));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     return this;
@@ -296,9 +310,33 @@ export class FakeConfluence {
       ];
       return send(200, { id: 1, key: s.key, name: s.name, type: "global", permissions });
     }
+    if (this.rateLimitNext > 0) {
+      this.rateLimitNext--;
+      res.writeHead(429, { "content-type": "application/json", "Retry-After": "1" });
+      res.end(JSON.stringify({ message: "Rate limit exceeded" }));
+      return SENT;
+    }
     if (path === "/wiki/rest/atlassian-connect/latest/report-accounts" && req.method === "POST") {
-      res.writeHead(204, { "Cycle-Period": "604800" });
-      res.end();
+      // https://developer.atlassian.com/cloud/confluence/user-privacy-developer-guide/
+      let accounts: { accountId: string; updatedAt: string }[] = [];
+      try {
+        accounts = (JSON.parse(this.lastBody) as { accounts: typeof accounts }).accounts ?? [];
+      } catch {
+        return send(400, { message: "bad body" });
+      }
+      if (accounts.length > 90) return send(400, { message: "at most 90 accounts" });
+      this.reportedAccounts.push(accounts);
+      const changed = accounts.flatMap((a) => {
+        const status = this.accountStatuses.get(a.accountId);
+        return status ? [{ accountId: a.accountId, status }] : [];
+      });
+      if (changed.length === 0) {
+        res.writeHead(204, { "Cycle-Period": "604800" });
+        res.end();
+        return SENT;
+      }
+      res.writeHead(200, { "content-type": "application/json", "Cycle-Period": "604800" });
+      res.end(JSON.stringify({ accounts: changed }));
       return SENT;
     }
     return send(404, { statusCode: 404, message: `Fake Confluence has no ${req.method} ${path}` });

@@ -7,7 +7,7 @@ import { type Config, loadConfig } from "../../src/config.js";
 import type { Db } from "../../src/db/knex.js";
 import { FakeConfluence } from "../../src/dev/fake-confluence.js";
 import { createLogger } from "../../src/log.js";
-import { start } from "../../src/server.js";
+import { type RunningServer, start } from "../../src/server.js";
 
 /** The backend tests run on: PostgreSQL when DATABASE_URL is set, PGlite otherwise. */
 export const BACKEND = process.env.DATABASE_URL ? "postgres" : "pglite";
@@ -43,6 +43,7 @@ export async function freshDatabase(): Promise<{
 
 export interface TestApp {
   url: string;
+  clientFor: RunningServer["clientFor"];
   fake: FakeConfluence;
   db: Db;
   /** Every log line the app wrote, as JSON text. */
@@ -78,12 +79,20 @@ export async function startTestApp(
     appDatabase = { ...database, url: url.toString() };
   }
   const config: Config = {
-    ...loadConfig({ NODE_ENV: "test", PORT: "0", AC_HOST_WHITELIST: "127.0.0.1", ...opts.env }),
+    ...loadConfig({
+      NODE_ENV: "test",
+      PORT: "0",
+      AC_HOST_WHITELIST: "127.0.0.1",
+      // Tests run the data lifecycle jobs themselves, when they mean to.
+      PRIVACY_JOBS_INTERVAL_S: "0",
+      ...opts.env,
+    }),
     database: appDatabase,
   };
   const running = await start(config, createLogger("debug", sink));
   return {
     url: running.url,
+    clientFor: running.clientFor,
     fake,
     db: running.db,
     logs,
