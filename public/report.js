@@ -628,6 +628,7 @@ async function loadSettings() {
   $("excluded-users").value = s.excludedUsers.join("\n");
   $("excluded-spaces").value = s.excludedSpaces.join("\n");
   $("track-apps").checked = s.trackAppAccounts;
+  $("retention-days").value = s.retentionDays == null ? "" : String(s.retentionDays);
   const select = $("excluded-groups");
   const known = new Set(groups.groups.map((g) => g.id));
   select.replaceChildren(
@@ -648,6 +649,7 @@ async function saveSettingsForm(event) {
     excludedGroups: [...$("excluded-groups").selectedOptions].map((o) => o.value),
     excludedSpaces: lines($("excluded-spaces").value),
     trackAppAccounts: $("track-apps").checked,
+    retentionDays: $("retention-days").value === "" ? null : Number($("retention-days").value),
   };
   const res = await fetch("/api/settings", {
     method: "PUT",

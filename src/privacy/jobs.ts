@@ -3,7 +3,9 @@ import type { ClientInfo, Tenant } from "../connect/knex-store.js";
 import type { Db } from "../db/knex.js";
 import type { Logger } from "../log.js";
 import { purgeTenant } from "./erase.js";
+import { readSettings } from "../settings/settings.js";
 import { reportAccounts } from "./report-accounts.js";
+import { applyRetention } from "./retention.js";
 
 export const UNINSTALL_GRACE_DAYS = 30;
 /** A claimed report that fails is tried again after this lease. */
@@ -14,14 +16,15 @@ const LEASE_SECONDS = 60 * 60;
  * survives restarts, and each step claims its work with a conditional UPDATE, so two instances
  * never do the same site's report twice:
  * - a site uninstalled more than 30 days ago (and not reinstalled) is deleted, all of it;
- * - each installed site's accounts are reported to Confluence once per the cycle it asks for.
+ * - each installed site's accounts are reported to Confluence once per the cycle it asks for;
+ * - raw events older than a site's retention setting are deleted (rollups keep counts).
  */
 export async function runPrivacyJobs(
   db: Db,
   logger: Logger,
   clientFor: (tenant: Tenant) => ConfluenceClient,
   now: Date = new Date(),
-): Promise<{ purged: number; reported: number }> {
+): Promise<{ purged: number; reported: number; expired: number }> {
   const stale = (await db("tenant")
     .whereNotNull("uninstalled_at")
     .where("uninstalled_at", "<", new Date(now.getTime() - UNINSTALL_GRACE_DAYS * 86_400_000))
@@ -70,7 +73,16 @@ export async function runPrivacyJobs(
       logger.warn({ err: error, tenantId: t.id }, "personal data report failed; retrying later");
     }
   }
-  return { purged: stale.length, reported };
+  // Raw-event retention, per site setting.
+  let expired = 0;
+  for (const t of tenants) {
+    const settings = await readSettings(db, t.id);
+    if (settings.retentionDays !== null) {
+      expired += await applyRetention(db, t.id, settings.retentionDays, now);
+    }
+  }
+  if (expired > 0) logger.info({ events: expired }, "deleted raw events past retention");
+  return { purged: stale.length, reported, expired };
 }
 
 export function startPrivacyJobs(

@@ -11,6 +11,8 @@ export const settingsSchema = z.strictObject({
   excludedGroups: z.array(z.string().trim().min(1).max(200)).max(200),
   excludedSpaces: z.array(z.string().trim().min(1).max(255)).max(1000),
   trackAppAccounts: z.boolean(),
+  /** Days raw events are kept (null: kept while installed); rollups keep counts either way. */
+  retentionDays: z.number().int().min(30).max(3650).nullable(),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;
@@ -20,6 +22,7 @@ export const DEFAULT_SETTINGS: Settings = {
   excludedGroups: [],
   excludedSpaces: [],
   trackAppAccounts: false,
+  retentionDays: null,
 };
 
 const unique = (xs: string[]) => [...new Set(xs)].sort();

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { groupIdFromName } from "../../src/dev/fake-confluence.js";
 import { payloadFor } from "../../src/dev/payloads.js";
+import { createLogger } from "../../src/log.js";
+import { runPrivacyJobs } from "../../src/privacy/jobs.js";
 import { apiGet } from "../support/api.js";
 import { eventCount, type TestApp, startTestApp } from "../support/harness.js";
 
@@ -32,6 +34,7 @@ describe("settings: exclusions and app accounts", () => {
     excludedGroups: [groupIdFromName("contractors")],
     excludedSpaces: ["PRIVATE"],
     trackAppAccounts: true,
+    retentionDays: null,
   };
 
   beforeAll(async () => {
@@ -72,6 +75,7 @@ describe("settings: exclusions and app accounts", () => {
     ["a non-boolean flag", { ...valid, trackAppAccounts: "yes" }],
     ["a non-list", { ...valid, excludedUsers: "u-1" }],
     ["an empty id", { ...valid, excludedSpaces: [""] }],
+    ["a retention under 30 days", { ...valid, retentionDays: 7 }],
   ])("refuses %s with 400 and changes nothing", async (_name, body) => {
     const res = await put(ADMIN, body);
     expect(res.status).toBe(400);
@@ -114,5 +118,42 @@ describe("settings: exclusions and app accounts", () => {
     });
     expect(csv.body).not.toContain("u-excluded");
     expect(csv.body).not.toContain("u-contractor");
+  });
+
+  it("retention: raw events past the period are deleted by the lifecycle job; counts stay", async () => {
+    const old = Date.now() - 40 * 86_400_000;
+    const res = await t.fake.sendWebhook(
+      t.url,
+      "page_viewed",
+      payloadFor("page_viewed", { accountId: "u-regular", spaceKey: "ENG", timestamp: old }),
+    );
+    expect(res.status).toBe(204);
+    const day = new Date(old).toISOString().slice(0, 10);
+    const before = await apiGet(
+      t.url,
+      t.fake,
+      ADMIN,
+      `/api/reports/breakdown?from=${day}&to=${day}`,
+    );
+    expect(before.json<{ counts: { view: number } }>().counts.view).toBe(1);
+
+    expect((await put(ADMIN, { ...valid, retentionDays: 30 })).status).toBe(200);
+    const result = await runPrivacyJobs(t.db, createLogger("silent"), t.clientFor);
+    expect(result.expired).toBe(1);
+    expect(
+      await t
+        .db("event")
+        .where("occurred_at", "<", new Date(Date.now() - 30 * 86_400_000))
+        .first(),
+    ).toBeUndefined();
+    expect(await eventCount(t.db)).toBeGreaterThan(0);
+    // Site-wide counts come from the rollups, which keep them.
+    const after = await apiGet(
+      t.url,
+      t.fake,
+      ADMIN,
+      `/api/reports/breakdown?from=${day}&to=${day}`,
+    );
+    expect(after.json<{ counts: { view: number } }>().counts.view).toBe(1);
   });
 });
