@@ -4,7 +4,7 @@ import type { ConfluenceClient } from "../confluence/client.js";
 import { type Group, listGroups, refreshGroupMembers } from "../confluence/groups.js";
 import { TtlCache } from "../confluence/ttl-cache.js";
 import { HttpError } from "../http/errors.js";
-import { ensureProfiles } from "../confluence/profiles.js";
+import { ensureProfiles, PROFILE_MAX_AGE_MS } from "../confluence/profiles.js";
 import type { Tenant } from "../connect/knex-store.js";
 import type { Db } from "../db/knex.js";
 import type { EventType } from "../events/types.js";
@@ -337,7 +337,10 @@ export class ReportService {
     });
   }
 
-  /** Looks up names of every active account not yet known, so name search and sort work. */
+  /**
+   * Looks up, in the background, the names of accounts not known yet or older than a day (the
+   * most recently active first), so name search and sort work and names stay current.
+   */
   private fillProfilesInBackground(tenant: Tenant): void {
     if (this.filling.has(tenant.id)) return;
     this.filling.add(tenant.id);
@@ -347,7 +350,12 @@ export class ReportService {
           this.on("p.tenant_id", "a.tenant_id").andOn("p.account_id", "a.account_id");
         })
         .where("a.tenant_id", tenant.id)
-        .whereNull("p.account_id")
+        .where((q) =>
+          q
+            .whereNull("p.account_id")
+            .orWhere("p.fetched_at", "<", new Date(Date.now() - PROFILE_MAX_AGE_MS)),
+        )
+        .orderBy("a.last_active_at", "desc")
         .limit(5000)
         .select("a.account_id")) as { account_id: string }[];
       if (rows.length) {
