@@ -3,6 +3,7 @@ import type { ClientInfo, Tenant } from "../connect/knex-store.js";
 import type { Db } from "../db/knex.js";
 import type { Logger } from "../log.js";
 import { purgeTenant } from "./erase.js";
+import { refreshGroupMembers } from "../confluence/groups.js";
 import { readSettings } from "../settings/settings.js";
 import { reportAccounts } from "./report-accounts.js";
 import { applyRetention } from "./retention.js";
@@ -17,7 +18,8 @@ const LEASE_SECONDS = 60 * 60;
  * never do the same site's report twice:
  * - a site uninstalled more than 30 days ago (and not reinstalled) is deleted, all of it;
  * - each installed site's accounts are reported to Confluence once per the cycle it asks for;
- * - raw events older than a site's retention setting are deleted (rollups keep counts).
+ * - raw events older than a site's retention setting are deleted (rollups keep counts), and
+ *   the members of excluded groups are refreshed (at most every ten minutes).
  */
 export async function runPrivacyJobs(
   db: Db,
@@ -73,10 +75,23 @@ export async function runPrivacyJobs(
       logger.warn({ err: error, tenantId: t.id }, "personal data report failed; retrying later");
     }
   }
-  // Raw-event retention, per site setting.
+  // Raw-event retention, per site setting; and current members of excluded groups.
   let expired = 0;
   for (const t of tenants) {
     const settings = await readSettings(db, t.id);
+    if (settings.excludedGroups.length > 0) {
+      const tenant: Tenant = {
+        id: t.id,
+        clientKey: t.client_key,
+        baseUrl: t.base_url,
+        clientInfo: t.client_info,
+      };
+      for (const group of settings.excludedGroups) {
+        await refreshGroupMembers(db, clientFor(tenant), t.id, group).catch((error: unknown) =>
+          logger.warn({ err: error, tenantId: t.id, group }, "could not refresh an excluded group"),
+        );
+      }
+    }
     if (settings.retentionDays !== null) {
       expired += await applyRetention(db, t.id, settings.retentionDays, now);
     }
