@@ -82,6 +82,10 @@ export async function createApp(deps: {
     res.type("text/css").set("Cache-Control", "public, max-age=3600").send(tokensCss);
   });
   app.use(express.static(path.join(ROOT_DIR, "public"), { index: false }));
+  // The documentation the utility bar links to by default: this README, as text.
+  app.get("/docs", (_req, res) => {
+    res.type("text/plain; charset=utf-8").sendFile(path.join(ROOT_DIR, "README.md"));
+  });
 
   // Webhooks read their own raw body; everything after this gets parsed JSON (max 1 MB).
   app.use(
@@ -96,7 +100,7 @@ export async function createApp(deps: {
   const reports = new ReportService(db, logger, clientFor, policies);
   const frameAncestors = ["https://*.atlassian.net"];
   if (config.env !== "production") frameAncestors.push("http://127.0.0.1:*", "http://localhost:*");
-  app.use("/pages", pagesRouter({ addon, store, authorise, frameAncestors }));
+  app.use("/pages", pagesRouter({ addon, store, authorise, frameAncestors, links: config.links }));
   app.use("/api", apiRouter({ addon, store, reports, authorise, clientFor, logger, db, policies }));
 
   // ACE mounts GET /atlassian-connect.json and POST /installed on the next tick; the 404 and

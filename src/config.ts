@@ -29,6 +29,11 @@ const envSchema = z.object({
   INGEST_QUEUE_MAX: z.coerce.number().int().min(1).default(20000),
   /** How often report days are sealed into prefix sums (seconds; 0 turns the sealer off). */
   REPORT_SEAL_INTERVAL_S: z.coerce.number().int().min(0).max(86_400).default(60),
+  /** Where the utility bar's Documentation and Support buttons lead. */
+  DOCS_URL: z.string().min(1).default("/docs"),
+  SUPPORT_URL: z
+    .url()
+    .default("https://github.com/activity-report-for-confluence/activity-report/issues"),
   /** How often the data lifecycle jobs run (seconds; 0 turns them off). */
   PRIVACY_JOBS_INTERVAL_S: z.coerce.number().int().min(0).max(86_400).default(600),
   /** Benchmark only: authenticate and validate webhooks but store nothing (the HTTP ceiling). */
@@ -61,6 +66,7 @@ export interface Config {
   sealIntervalMs: number;
   /** Milliseconds between data lifecycle runs; 0 = off. */
   privacyIntervalMs: number;
+  links: { docs: string; support: string };
 }
 
 /** The one reader of process.env: validates it once, at boot, and fails with a clear message. */
@@ -104,5 +110,6 @@ export function loadConfig(env: NodeJS.ProcessEnv | Env = process.env): Config {
     },
     sealIntervalMs: e.REPORT_SEAL_INTERVAL_S * 1000,
     privacyIntervalMs: e.PRIVACY_JOBS_INTERVAL_S * 1000,
+    links: { docs: e.DOCS_URL, support: e.SUPPORT_URL },
   };
 }

@@ -111,6 +111,17 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     else if (c.status >= 500) logger.error({ ...line, err: error }, c.message);
     else logger.warn(line, c.message);
     if (res.headersSent) return;
+    // A page loaded in Confluence's iframe gets a page a person can read, not JSON.
+    if (req.originalUrl.startsWith("/pages/") && req.accepts(["json", "html"]) === "html") {
+      res.status(c.status).render("message", {
+        title: c.status === 401 ? "Please reload the page" : "The report could not be shown",
+        message:
+          c.status === 401
+            ? "Your Confluence session for this page has expired or could not be verified. Reload the page to continue."
+            : c.message,
+      });
+      return;
+    }
     sendError(res, c.status, c.code, c.message);
   };
 }

@@ -15,6 +15,7 @@ export const SUPPORT_URL =
  * server. The page is a shell: its script reads the JSON API with a context token.
  */
 export function pagesRouter(deps: {
+  links: { docs: string; support: string };
   addon: Addon;
   store: KnexStore;
   authorise: Authorise;
@@ -69,7 +70,7 @@ export function pagesRouter(deps: {
       res.render("report", {
         title: spaceKey ? `Activity Report: ${spaceKey}` : "Activity Report",
         global: kind === "global",
-        pageData: pageData(tenant, kind, spaceKey, String(res.locals.token ?? "")),
+        pageData: pageData(tenant, kind, spaceKey, String(res.locals.token ?? ""), deps.links),
       });
     });
 
@@ -84,14 +85,15 @@ function pageData(
   kind: "global" | "space",
   spaceKey: string | null,
   token: string,
+  links: { docs: string; support: string },
 ): string {
   const data = {
     kind,
     spaceKey,
     token,
     siteUrl: tenant.baseUrl,
-    docsUrl: DOCS_URL,
-    supportUrl: SUPPORT_URL,
+    docsUrl: links.docs,
+    supportUrl: links.support,
   };
   return JSON.stringify(data)
     .replace(/</g, "\\u003c")

@@ -92,4 +92,17 @@ describe("lifecycle: signed install and uninstall", () => {
     const row = await t.db("tenant").where({ client_key: t.fake.clientKey }).first();
     expect(row.uninstalled_at).toBeNull();
   });
+
+  it("a page load that fails authentication shows a page a person can read", async () => {
+    const res = await fetch(`${t.url}/pages/activity-report`, { headers: { accept: "text/html" } });
+    expect(res.status).toBe(401);
+    expect(res.headers.get("content-type")).toContain("text/html");
+    expect(await res.text()).toContain("Reload the page");
+  });
+
+  it("serves the documentation the pages link to", async () => {
+    const res = await fetch(`${t.url}/docs`);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain("npm install && npm start");
+  });
 });
