@@ -1,22 +1,20 @@
 import type { Logger } from "../log.js";
 
+type HostCallback = (
+  err: unknown,
+  res: { statusCode: number; headers: Record<string, string | undefined> },
+  body: unknown,
+) => void;
+
 /** What ACE's HostClient offers (callback style, built on `request`). */
 export interface HostClient {
   get(
     options: { url: string; json?: boolean; headers?: Record<string, string> },
-    callback: (
-      err: unknown,
-      res: { statusCode: number; headers: Record<string, string | undefined> },
-      body: unknown,
-    ) => void,
+    callback: HostCallback,
   ): unknown;
   post(
     options: { url: string; json?: unknown; headers?: Record<string, string> },
-    callback: (
-      err: unknown,
-      res: { statusCode: number; headers: Record<string, string | undefined> },
-      body: unknown,
-    ) => void,
+    callback: HostCallback,
   ): unknown;
 }
 

@@ -11,6 +11,14 @@ import { apiGet } from "../support/api.js";
 import { launchChromium } from "../support/browser.js";
 
 const SCREENSHOTS = path.join(ROOT_DIR, "docs/screenshots");
+
+/** axe-core's serious and critical findings inside the app's iframe. */
+async function seriousViolations(page: Page): Promise<string[]> {
+  const axe = await new AxeBuilder({ page }).include("iframe").analyze();
+  return axe.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => v.id);
+}
 const TZ = "UTC";
 
 interface UsersBody {
@@ -101,12 +109,7 @@ describe("the report pages in Chromium, through the demo host", () => {
     expect(await frame.locator("#breakdown-chart").count()).toBe(1);
 
     await page.screenshot({ path: path.join(SCREENSHOTS, "dashboard-light.png"), fullPage: true });
-    const axe = await new AxeBuilder({ page }).include("iframe").analyze();
-    expect(
-      axe.violations
-        .filter((v) => v.impact === "serious" || v.impact === "critical")
-        .map((v) => v.id),
-    ).toEqual([]);
+    expect(await seriousViolations(page)).toEqual([]);
     await page.close();
   });
 
@@ -202,12 +205,7 @@ describe("the report pages in Chromium, through the demo host", () => {
       "_blank",
     );
     await page.screenshot({ path: path.join(SCREENSHOTS, "user-dialog-light.png") });
-    const axe = await new AxeBuilder({ page }).include("iframe").analyze();
-    expect(
-      axe.violations
-        .filter((v) => v.impact === "serious" || v.impact === "critical")
-        .map((v) => v.id),
-    ).toEqual([]);
+    expect(await seriousViolations(page)).toEqual([]);
     await page.close();
   });
 
@@ -246,12 +244,7 @@ describe("the report pages in Chromium, through the demo host", () => {
     expect(saved.settings.excludedSpaces).toEqual(["HR", "SALES"]);
     expect(saved.settings.excludedGroups).toEqual([groupIdFromName("support")]);
     await page.screenshot({ path: path.join(SCREENSHOTS, "settings-light.png") });
-    const axe = await new AxeBuilder({ page }).include("iframe").analyze();
-    expect(
-      axe.violations
-        .filter((v) => v.impact === "serious" || v.impact === "critical")
-        .map((v) => v.id),
-    ).toEqual([]);
+    expect(await seriousViolations(page)).toEqual([]);
     await page.close();
   });
 
@@ -282,12 +275,7 @@ describe("the report pages in Chromium, through the demo host", () => {
     await dark.frame.click("#tab-users");
     await dark.frame.waitForSelector("#users-table tbody tr");
     await dark.page.screenshot({ path: path.join(SCREENSHOTS, "users-dark.png"), fullPage: true });
-    const axe = await new AxeBuilder({ page: dark.page }).include("iframe").analyze();
-    expect(
-      axe.violations
-        .filter((v) => v.impact === "serious" || v.impact === "critical")
-        .map((v) => v.id),
-    ).toEqual([]);
+    expect(await seriousViolations(dark.page)).toEqual([]);
     await dark.page.close();
     const light = await open("module=global");
     await light.frame.click("#tab-users");
