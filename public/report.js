@@ -444,6 +444,8 @@ async function loadUsers() {
       q: state.q,
       group: state.group,
       include: state.inactive ? "inactive" : "",
+      // Inactive people come from the chosen group (Confluence's default: confluence-users).
+      inactiveGroup: state.inactive ? state.group : "",
       sort: state.sort,
       order: state.order,
       limit: PAGE_SIZE,
@@ -672,6 +674,7 @@ async function openExport() {
     q: state.q,
     group: state.group,
     include: state.inactive ? "inactive" : "",
+    inactiveGroup: state.inactive ? state.group : "",
     sort: state.sort,
     order: state.order,
     jwt: await token(),
