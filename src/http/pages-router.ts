@@ -5,10 +5,6 @@ import type { KnexStore, Tenant } from "../connect/knex-store.js";
 import type { Authorise } from "./authorise.js";
 import { asyncHandler, HttpError } from "./errors.js";
 
-export const DOCS_URL = "https://github.com/activity-report-for-confluence/activity-report#readme";
-export const SUPPORT_URL =
-  "https://github.com/activity-report-for-confluence/activity-report/issues";
-
 /**
  * The page modules of the descriptor. Confluence loads them in an iframe whose URL carries a
  * signed `jwt` (verified by ACE on every load); the viewer's rights are checked here, on the
