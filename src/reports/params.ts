@@ -1,6 +1,6 @@
 import { DateTime } from "luxon";
 import { z } from "zod";
-import { EVENT_TYPE_NAMES, type EventType } from "../events/types.js";
+import { EVENT_TYPE_NAMES } from "../events/types.js";
 import { HttpError } from "../http/errors.js";
 import { addDays, buildRange, isValidZone, type ReportRange, today } from "./range.js";
 
@@ -121,8 +121,4 @@ export function parseUsers(query: unknown): UsersParams {
 export function parseWithAccount(query: unknown): CommonParams & { accountId: string | null } {
   const p = parse(withAccount, query);
   return { range: toRange(p), space: p.space ?? null, accountId: p.accountId ?? null };
-}
-
-export function isEventType(key: string): key is EventType {
-  return (EVENT_TYPE_NAMES as string[]).includes(key);
 }
