@@ -49,30 +49,29 @@ function withTimeout(promise, ms, fallback) {
   return Promise.race([promise, new Promise((resolve) => setTimeout(() => resolve(fallback), ms))]);
 }
 
-async function token() {
+/** Asks all.js for something (callback style), or null when it is absent or slow. */
+function askConfluence(call, ms) {
   const bridge = ap();
-  if (bridge?.context?.getToken) {
-    const fresh = await withTimeout(
-      new Promise((resolve) => bridge.context.getToken(resolve)),
-      2000,
-      null,
-    );
-    if (fresh) return fresh;
-  }
-  return page.token;
+  if (!bridge) return Promise.resolve(null);
+  const ask = call(bridge);
+  if (!ask) return Promise.resolve(null);
+  return withTimeout(new Promise(ask), ms, null);
+}
+
+async function token() {
+  const fresh = await askConfluence(
+    (b) => b.context?.getToken && ((r) => b.context.getToken(r)),
+    2000,
+  );
+  return fresh || page.token;
 }
 
 async function viewerZone() {
-  const bridge = ap();
-  if (bridge?.user?.getTimeZone) {
-    const tz = await withTimeout(
-      new Promise((resolve) => bridge.user.getTimeZone(resolve)),
-      1500,
-      null,
-    );
-    if (tz) return tz;
-  }
-  return state.tz;
+  const tz = await askConfluence(
+    (b) => b.user?.getTimeZone && ((r) => b.user.getTimeZone(r)),
+    1500,
+  );
+  return tz || state.tz;
 }
 
 function resize() {

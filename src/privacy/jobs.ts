@@ -1,6 +1,7 @@
 import type { ConfluenceClient } from "../confluence/client.js";
 import type { ClientInfo, Tenant } from "../connect/knex-store.js";
 import type { Db } from "../db/knex.js";
+import { type Periodic, startPeriodic } from "../jobs/periodic.js";
 import type { Logger } from "../log.js";
 import { purgeTenant } from "./erase.js";
 import { refreshGroupMembers } from "../confluence/groups.js";
@@ -36,7 +37,7 @@ export async function runPrivacyJobs(
     logger.info({ tenantId: t.id }, "purged the data of a site uninstalled 30 days ago");
   }
 
-  const tenants = (await db("tenant")
+  const rows = (await db("tenant")
     .whereNull("uninstalled_at")
     .select("id", "client_key", "base_url", "client_info")) as {
     id: number;
@@ -44,6 +45,12 @@ export async function runPrivacyJobs(
     base_url: string;
     client_info: ClientInfo;
   }[];
+  const tenants: Tenant[] = rows.map((r) => ({
+    id: r.id,
+    clientKey: r.client_key,
+    baseUrl: r.base_url,
+    clientInfo: r.client_info,
+  }));
   let reported = 0;
   for (const t of tenants) {
     await db.raw(
@@ -56,14 +63,8 @@ export async function runPrivacyJobs(
       [now.toISOString(), LEASE_SECONDS, t.id, now.toISOString()],
     );
     if (claimed.rows.length === 0) continue;
-    const tenant: Tenant = {
-      id: t.id,
-      clientKey: t.client_key,
-      baseUrl: t.base_url,
-      clientInfo: t.client_info,
-    };
     try {
-      const result = await reportAccounts(db, clientFor(tenant), t.id, logger);
+      const result = await reportAccounts(db, clientFor(t), t.id, logger);
       await db.raw(
         `UPDATE privacy_state SET last_report_at = ?, cycle_seconds = ?,
            next_report_at = ?::timestamptz + make_interval(secs => ?)
@@ -79,18 +80,10 @@ export async function runPrivacyJobs(
   let expired = 0;
   for (const t of tenants) {
     const settings = await readSettings(db, t.id);
-    if (settings.excludedGroups.length > 0) {
-      const tenant: Tenant = {
-        id: t.id,
-        clientKey: t.client_key,
-        baseUrl: t.base_url,
-        clientInfo: t.client_info,
-      };
-      for (const group of settings.excludedGroups) {
-        await refreshGroupMembers(db, clientFor(tenant), t.id, group).catch((error: unknown) =>
-          logger.warn({ err: error, tenantId: t.id, group }, "could not refresh an excluded group"),
-        );
-      }
+    for (const group of settings.excludedGroups) {
+      await refreshGroupMembers(db, clientFor(t), t.id, group).catch((error: unknown) =>
+        logger.warn({ err: error, tenantId: t.id, group }, "could not refresh an excluded group"),
+      );
     }
     if (settings.retentionDays !== null) {
       expired += await applyRetention(db, t.id, settings.retentionDays, now);
@@ -105,23 +98,10 @@ export function startPrivacyJobs(
   logger: Logger,
   clientFor: (tenant: Tenant) => ConfluenceClient,
   intervalMs: number,
-): { stop(): Promise<void> } {
-  let running: Promise<unknown> = Promise.resolve();
-  let stopped = false;
-  const tick = () => {
-    if (stopped) return;
-    running = runPrivacyJobs(db, logger, clientFor).catch((error) =>
-      logger.warn({ err: error }, "privacy jobs failed"),
-    );
-  };
-  const timer = setInterval(tick, intervalMs);
-  timer.unref();
-  setTimeout(tick, 5000).unref();
-  return {
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      await running;
-    },
-  };
+): Periodic {
+  return startPeriodic("privacy jobs", () => runPrivacyJobs(db, logger, clientFor), {
+    intervalMs,
+    firstDelayMs: 5000,
+    logger,
+  });
 }

@@ -1,5 +1,6 @@
 import type { Knex } from "knex";
 import type { Db } from "../db/knex.js";
+import { type Periodic, startPeriodic } from "../jobs/periodic.js";
 import type { Logger } from "../log.js";
 import { RAW_TYPE_COUNTS } from "./queries/sql.js";
 import { addDays, buildRange, localDate, localDayStart, type ReportRange } from "./range.js";
@@ -235,25 +236,10 @@ export async function sealAll(db: Db, logger: Logger, now: Date = new Date()): P
 }
 
 /** Runs sealAll every `intervalMs` until stopped; one run at a time. */
-export function startSealer(
-  db: Db,
-  logger: Logger,
-  intervalMs = 60_000,
-): { stop(): Promise<void> } {
-  let running: Promise<unknown> = Promise.resolve();
-  let stopped = false;
-  const tick = () => {
-    if (stopped) return;
-    running = sealAll(db, logger).catch((error) => logger.warn({ err: error }, "sealing failed"));
-  };
-  const timer = setInterval(tick, intervalMs);
-  timer.unref();
-  setTimeout(tick, 1000).unref();
-  return {
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      await running;
-    },
-  };
+export function startSealer(db: Db, logger: Logger, intervalMs = 60_000): Periodic {
+  return startPeriodic("sealing", () => sealAll(db, logger), {
+    intervalMs,
+    firstDelayMs: 1000,
+    logger,
+  });
 }
