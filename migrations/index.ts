@@ -4,6 +4,7 @@ import * as reports from "./20261121010000_reports.js";
 import * as zonePrefix from "./20261121020000_zone_prefix.js";
 import * as settings from "./20261121030000_settings.js";
 import * as privacy from "./20261121040000_privacy.js";
+import * as lifecycleTokens from "./20261122000000_lifecycle_tokens.js";
 
 /**
  * Every migration, oldest first. Listed explicitly (not discovered on disk) so they load the
@@ -15,6 +16,7 @@ const MIGRATIONS: [name: string, migration: Knex.Migration][] = [
   ["20261121020000_zone_prefix", zonePrefix],
   ["20261121030000_settings", settings],
   ["20261121040000_privacy", privacy],
+  ["20261122000000_lifecycle_tokens", lifecycleTokens],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Knex.Migration]> = {

@@ -93,7 +93,7 @@ export async function createApp(deps: {
     webhookRouter({ authenticate: addon.authenticate(), store, ingestor, logger, policies }),
   );
   app.use(express.json({ limit: "1mb" }));
-  app.use(lifecycleRouter({ addon, store, logger }));
+  app.use(lifecycleRouter({ addon, store, db, logger }));
   const clientFor = (tenant: Tenant) =>
     new ConfluenceClient(addon.httpClient({ clientKey: tenant.clientKey }) as HostClient, logger);
   const authorise = makeAuthorise(new Permissions(), clientFor, logger);

@@ -2,7 +2,7 @@ import { type DestinationStream, type Logger, pino } from "pino";
 
 export type { Logger };
 
-/** Paths that never reach a log line, whatever logs them. */
+/** Paths that never reach a log line, whatever logs them (the scrubber below is the backstop). */
 const REDACT = [
   "sharedSecret",
   "*.sharedSecret",
@@ -13,32 +13,91 @@ const REDACT = [
   "*.jwt",
 ];
 
+/** Longest error message and stack kept in a log line: one failure, one bounded line. */
+const MAX_MESSAGE = 500;
+const MAX_STACK_LINES = 8;
+const MAX_TEXT = 4000;
+
+/**
+ * The app's logger. Every line it writes passes through `scrub` on its way out, whatever the
+ * field or the form a secret took (JSON, escaped JSON, `key=value`, a canonical request, an
+ * inspected object, an error message): redaction by path alone misses text that other code
+ * (ACE, knex, pg) formatted itself. Errors are logged bounded (no 15 KB SQL statements).
+ */
 export function createLogger(level: string, destination?: DestinationStream): Logger {
+  const out = destination ?? pino.destination({ dest: 1, sync: true });
   return pino(
-    { level, redact: { paths: REDACT, censor: "[redacted]" }, base: undefined },
-    destination,
+    {
+      level,
+      redact: { paths: REDACT, censor: "[redacted]" },
+      base: undefined,
+      serializers: { err: boundedError, error: boundedError },
+    },
+    { write: (line: string) => out.write(scrub(line)) },
   );
 }
 
-/** Strips secrets and tokens from text that other code (ACE) formats before logging. */
+/** Keys whose values are secrets, in any notation. */
+const SECRET_KEY = String.raw`(?:sharedSecret|shared_secret|clientSecret|client_secret|secret|password|passwd|privateKey|private_key|accessToken|access_token|refreshToken|refresh_token|jwt|acpt|token)`;
+/** `key` then any quoting (plain, escaped, percent-encoded) and `:` or `=`, then the value. */
+const KEY_VALUE = new RegExp(
+  String.raw`(\b${SECRET_KEY}(?:\\*["']|%22|%27)?\s*(?::|=|%3A|%3D)\s*(?:\\*["']|%22|%27)?)(?!\[redacted)[^\s"'&\\,;}\]]+`,
+  "gi",
+);
+/** A JWT (header and claims are base64url JSON: they start with "ey"), whole or in part. */
+const JWT_TEXT = /\bey[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]*)?/g;
+/** Credentials after an auth scheme, e.g. in a copied header. */
+const AUTH_SCHEME = /\b(JWT|Bearer|Basic)(\s+|%20|\+)(?!\[redacted)[^\s"'\\,;]+/g;
+
+/** Strips secrets and tokens from text, in every form seen from the libraries this app uses. */
 export function scrub(text: string): string {
   return text
-    .replace(/(sharedSecret['"]?\s*[:=]\s*['"])[^'"]*/g, "$1[redacted]")
-    .replace(/(\bJWT\s+|[?&]jwt=)[\w-]+\.[\w-]+\.[\w-]*/g, "$1[redacted]");
+    .replace(JWT_TEXT, "[redacted-jwt]")
+    .replace(AUTH_SCHEME, "$1$2[redacted]")
+    .replace(KEY_VALUE, "$1[redacted]");
+}
+
+/** An error as a short object: its class, code, first line of message and a few stack frames. */
+export function boundedError(error: unknown): Record<string, unknown> {
+  if (!(error instanceof Error)) {
+    if (typeof error === "object" && error !== null) {
+      const e = error as { code?: unknown; message?: unknown };
+      return { code: e.code, message: truncate(String(e.message ?? ""), MAX_MESSAGE) };
+    }
+    return { message: truncate(String(error), MAX_MESSAGE) };
+  }
+  const e = error as Error & { code?: unknown; status?: unknown; type?: unknown };
+  const frames = (e.stack ?? "")
+    .split("\n")
+    .filter((l) => l.trimStart().startsWith("at "))
+    .slice(0, MAX_STACK_LINES)
+    .map((l) => l.trim());
+  return {
+    type: e.name,
+    message: truncate(e.message, MAX_MESSAGE),
+    ...(e.code !== undefined ? { code: e.code } : {}),
+    ...(e.status !== undefined ? { status: e.status } : {}),
+    ...(frames.length ? { stack: frames } : {}),
+  };
+}
+
+function truncate(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}… (${text.length - max} more characters)` : text;
 }
 
 /**
  * The logger ACE is given: ACE logs with console-style arguments, and outside production it
- * prints whole install payloads, so every argument is formatted and scrubbed first.
+ * prints whole install payloads and canonical requests; each call becomes one bounded line.
  */
 export function aceLogger(logger: Logger) {
   const format = (args: unknown[]) =>
-    scrub(
+    truncate(
       args
         .map((a) =>
-          typeof a === "string" ? a : a instanceof Error ? (a.stack ?? a.message) : safeJson(a),
+          typeof a === "string" ? a : a instanceof Error ? `${a.name}: ${a.message}` : safeJson(a),
         )
         .join(" "),
+      MAX_TEXT,
     );
   const child = logger.child({ component: "ace" });
   return {
@@ -52,7 +111,7 @@ export function aceLogger(logger: Logger) {
 
 function safeJson(value: unknown): string {
   try {
-    return JSON.stringify(value);
+    return JSON.stringify(value) ?? String(value);
   } catch {
     return String(value);
   }

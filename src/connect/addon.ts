@@ -15,6 +15,8 @@ export interface Addon {
   checkValidToken(): RequestHandler;
   /** Verifies a signed lifecycle call (RS256 key from Atlassian's key server). */
   authenticateInstall(): RequestHandler;
+  /** The install checks: host allow-list, client key, then authenticateInstall(). */
+  verifyInstallation(): RequestHandler;
   /** A REST client for a tenant, signed as the app (JWT with the shared secret). */
   httpClient(opts: { clientKey: string }): unknown;
   descriptor: { key: string; baseUrl: string };

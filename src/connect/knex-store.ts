@@ -91,16 +91,20 @@ export class KnexStore {
   }
 
   /** Install or reinstall: the same client key keeps its tenant id, so history resumes. */
-  async saveInstallation(info: ClientInfo, clientKey: string): Promise<Record<string, unknown>> {
-    await this.db.raw(
-      `INSERT INTO tenant (client_key, base_url, client_info)
-       VALUES (?, ?, ?::jsonb)
+  async saveInstallation(
+    info: ClientInfo,
+    clientKey: string,
+    trx: Db = this.db,
+  ): Promise<Record<string, unknown>> {
+    await trx.raw(
+      `INSERT INTO tenant (client_key, base_url, client_info, installed_at)
+       VALUES (?, ?, ?::jsonb, ?)
        ON CONFLICT (client_key) DO UPDATE SET
          base_url = EXCLUDED.base_url,
          client_info = EXCLUDED.client_info,
-         installed_at = now(),
+         installed_at = EXCLUDED.installed_at,
          uninstalled_at = NULL`,
-      [clientKey, info.baseUrl, JSON.stringify(info)],
+      [clientKey, info.baseUrl, JSON.stringify(info), new Date()],
     );
     this.cache.delete(clientKey);
     // ACE logs what this returns (outside production): hand back no secret.
@@ -108,10 +112,13 @@ export class KnexStore {
   }
 
   /** Uninstall: stop ingestion, keep the data (deleted later by the uninstall purge). */
-  async markUninstalled(clientKey: string): Promise<void> {
-    await this.db("tenant")
-      .where({ client_key: clientKey })
-      .update({ uninstalled_at: this.db.fn.now() });
+  async markUninstalled(clientKey: string, trx: Db = this.db): Promise<void> {
+    await trx("tenant").where({ client_key: clientKey }).update({ uninstalled_at: new Date() });
+    this.cache.delete(clientKey);
+  }
+
+  /** Drops a site from the cache (after a lifecycle transaction commits). */
+  forget(clientKey: string): void {
     this.cache.delete(clientKey);
   }
 

@@ -1,33 +1,167 @@
-import express from "express";
+import { createHash } from "node:crypto";
+import express, { type NextFunction, type Request, type Response } from "express";
+import { z } from "zod";
+import type { Db } from "../db/knex.js";
 import { asyncHandler, HttpError } from "../http/errors.js";
+import { singleToken } from "../http/token-slots.js";
 import type { Logger } from "../log.js";
 import type { Addon } from "./addon.js";
-import type { KnexStore } from "./knex-store.js";
+import { decodeUnverified, nowSeconds } from "./jwt.js";
+import type { ClientInfo, KnexStore } from "./knex-store.js";
 
 /**
- * POST /uninstalled (ACE mounts /installed itself but not this one). The call is signed like
- * the install (RS256); afterwards the tenant's webhooks and pages are refused. Its data stays,
- * so a reinstall of the same site resumes with its history.
+ * The lifecycle calls, `POST /installed` and `POST /uninstalled` (mounted before ACE's own
+ * `/installed`, which it replaces). Confluence signs them RS256 with a key fetched by `kid`.
+ * The JWT signs the method and URL, not the body, so on top of ACE's verification:
+ * - the token comes from `Authorization: JWT` only, is RS256, names a plain key id (it is
+ *   pasted into the key server's URL) and expires within MAX_TOKEN_TTL_S;
+ * - each token is used once: tokens are remembered in the database until they expire, so a
+ *   captured install cannot be replayed with another body (another secret or base URL);
+ * - the body is validated (a 400, never a 500 from a value the database cannot store).
+ * Uninstall keeps the site's data, so a reinstall of the same site resumes with its history.
  * https://developer.atlassian.com/cloud/confluence/connect-app-descriptor/#lifecycle
+ * https://developer.atlassian.com/cloud/confluence/understanding-jwt/
  */
-export function lifecycleRouter(deps: { addon: Addon; store: KnexStore; logger: Logger }) {
+export function lifecycleRouter(deps: { addon: Addon; store: KnexStore; db: Db; logger: Logger }) {
+  const { addon, store, db, logger } = deps;
   const router = express.Router();
+
+  router.post(
+    "/installed",
+    checkToken,
+    validateBody(installBody),
+    addon.verifyInstallation(),
+    asyncHandler(async (_req, res) => {
+      const info = res.locals.lifecycleBody as ClientInfo;
+      await db.transaction(async (trx) => {
+        await consumeToken(trx, res);
+        await store.saveInstallation(info, info.clientKey, trx);
+      });
+      store.forget(info.clientKey);
+      logger.info({ clientKey: info.clientKey }, "tenant installed");
+      res.status(204).end();
+    }),
+  );
+
   router.post(
     "/uninstalled",
-    deps.addon.authenticateInstall(),
-    asyncHandler(async (req, res) => {
-      const body: unknown = req.body;
-      const clientKey =
-        typeof body === "object" && body !== null && "clientKey" in body
-          ? body.clientKey
-          : undefined;
-      if (typeof clientKey !== "string") {
-        throw new HttpError(400, "invalid_body", "clientKey is required");
-      }
-      await deps.store.markUninstalled(clientKey);
-      deps.logger.info({ clientKey }, "tenant uninstalled");
+    checkToken,
+    validateBody(uninstallBody),
+    addon.authenticateInstall(),
+    asyncHandler(async (_req, res) => {
+      const { clientKey } = res.locals.lifecycleBody as { clientKey: string };
+      await db.transaction(async (trx) => {
+        await consumeToken(trx, res);
+        await store.markUninstalled(clientKey, trx);
+      });
+      store.forget(clientKey);
+      logger.info({ clientKey }, "tenant uninstalled");
       res.status(204).end();
     }),
   );
   return router;
+}
+
+/** Longest lifetime accepted for a lifecycle token (Confluence signs them for 3 minutes). */
+export const MAX_TOKEN_TTL_S = 10 * 60;
+/** A key id as the key servers use them (UUID-like); nothing that changes the key URL. */
+const KEY_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+interface LifecycleLocals {
+  tokenHash: Buffer;
+  tokenExp: number;
+}
+
+function checkToken(req: Request, res: Response, next: NextFunction): void {
+  const found = singleToken(req, ["authorization"]);
+  if ("problem" in found) return next(unauthenticated(found.problem));
+  const decoded = decodeUnverified(found.token);
+  if (!decoded || decoded.header.alg !== "RS256") {
+    return next(unauthenticated("Lifecycle calls must carry an RS256 JWT signed by Atlassian."));
+  }
+  const { kid } = decoded.header;
+  if (typeof kid !== "string" || !KEY_ID.test(kid) || kid.includes("..")) {
+    return next(unauthenticated("The token's key id is not a key id."));
+  }
+  const { exp } = decoded.claims;
+  const now = nowSeconds();
+  if (typeof exp !== "number" || !Number.isInteger(exp)) {
+    return next(unauthenticated("The token has no expiry."));
+  }
+  if (exp <= now) return next(unauthenticated("The token has expired."));
+  if (exp > now + MAX_TOKEN_TTL_S) {
+    return next(unauthenticated("The token expires too far ahead to be a lifecycle token."));
+  }
+  const locals: LifecycleLocals = {
+    tokenHash: createHash("sha256").update(found.token).digest(),
+    tokenExp: exp,
+  };
+  Object.assign(res.locals, locals);
+  next();
+}
+
+/** Refuses a token already used; remembers this one until it expires. */
+async function consumeToken(trx: Db, res: Response): Promise<void> {
+  const { tokenHash, tokenExp } = res.locals as unknown as LifecycleLocals;
+  const now = new Date();
+  await trx.raw("DELETE FROM lifecycle_token WHERE expires_at < ?", [now]);
+  const inserted = await trx.raw(
+    `INSERT INTO lifecycle_token (token_hash, expires_at) VALUES (?, ?)
+     ON CONFLICT (token_hash) DO NOTHING RETURNING 1`,
+    [tokenHash, new Date(tokenExp * 1000)],
+  );
+  if (inserted.rows.length === 0) {
+    throw unauthenticated("This lifecycle token was already used.");
+  }
+}
+
+/** Text a PostgreSQL jsonb can hold: no NUL, no lone surrogate. */
+const storable = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((s) => s.isWellFormed() && !s.includes("\u0000"), "contains characters not allowed");
+
+const installBody = z.looseObject({
+  key: storable(255).optional(),
+  clientKey: storable(255).min(1),
+  sharedSecret: storable(1024).min(1),
+  baseUrl: storable(2048).pipe(z.url({ protocol: /^https?$/ })),
+});
+
+const uninstallBody = z.looseObject({ clientKey: storable(255).min(1) });
+
+function validateBody(schema: z.ZodType) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const result = schema.safeParse(req.body);
+    if (!result.success) {
+      const issue = result.error.issues[0];
+      const field = issue?.path.join(".") || "body";
+      return next(new HttpError(400, "invalid_body", `${field}: ${issue?.message ?? "invalid"}`));
+    }
+    if (!storableJson(req.body, 0)) {
+      return next(
+        new HttpError(400, "invalid_body", "The body holds values that cannot be stored."),
+      );
+    }
+    res.locals.lifecycleBody = result.data;
+    next();
+  };
+}
+
+/** Every string (keys too) storable in jsonb, and no absurd nesting. */
+function storableJson(value: unknown, depth: number): boolean {
+  if (depth > 32) return false;
+  if (typeof value === "string") return value.isWellFormed() && !value.includes("\u0000");
+  if (Array.isArray(value)) return value.every((v) => storableJson(v, depth + 1));
+  if (typeof value === "object" && value !== null) {
+    return Object.entries(value).every(
+      ([k, v]) => storableJson(k, depth + 1) && storableJson(v, depth + 1),
+    );
+  }
+  return true;
+}
+
+function unauthenticated(message: string): HttpError {
+  return new HttpError(401, "unauthenticated", message);
 }

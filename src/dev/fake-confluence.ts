@@ -129,6 +129,8 @@ export class FakeConfluence {
         iat: now,
         exp: overrides.exp ?? now + 180,
         qsh: jwt.createQueryStringHash(jwt.fromMethodAndUrl("POST", path)),
+        // Two lifecycle calls never share a token, even within one second.
+        jti: randomUUID(),
       },
       overrides.privateKey ?? this.privateKey,
       jwt.AsymmetricAlgorithm.RS256,

@@ -73,6 +73,23 @@ function classify(error: unknown): Classified {
     if (typeof e.type === "string" && typeof e.status === "number" && e.status < 500) {
       return { status: e.status, code: "bad_request", message: String(e.message ?? "Bad request") };
     }
+    // A value PostgreSQL cannot take (SQLSTATE class 22, data exception; 23, integrity): the
+    // input's fault. The statement and its values stay in the log line, never in the answer.
+    if (typeof e.code === "string" && /^2[23][0-9A-Z]{3}$/.test(e.code)) {
+      return {
+        status: 400,
+        code: "invalid_input",
+        message: "The request holds a value that cannot be stored or compared.",
+      };
+    }
+    // zlib: a body that claims an encoding it does not have.
+    if (typeof e.code === "string" && e.code.startsWith("Z_")) {
+      return {
+        status: 400,
+        code: "invalid_encoding",
+        message: "The request body does not match its Content-Encoding.",
+      };
+    }
     if (isStorageUnavailable(error)) {
       return {
         status: 503,
@@ -90,7 +107,7 @@ function classify(error: unknown): Classified {
         };
       }
       if (e.code >= 400 && e.code < 500) {
-        return { status: 401, code: "unauthenticated", message: e.message };
+        return { status: 401, code: "unauthenticated", message: authMessage(e.message) };
       }
     }
   }
@@ -100,6 +117,12 @@ function classify(error: unknown): Classified {
     message: "Something went wrong on our side.",
     unexpected: true,
   };
+}
+
+/** ACE's reason, without the token text some of its messages quote, and bounded. */
+function authMessage(message: string): string {
+  const reason = message.split(/ for input: | Canonical query was/)[0] ?? "";
+  return reason.length > 200 ? `${reason.slice(0, 200)}…` : reason;
 }
 
 /** The one error handler: known errors keep their status and code, unknown ones are hidden. */

@@ -4,6 +4,7 @@ import type { Addon } from "../connect/addon.js";
 import type { KnexStore, Tenant } from "../connect/knex-store.js";
 import type { Authorise } from "./authorise.js";
 import { asyncHandler, HttpError } from "./errors.js";
+import { tokenOnlyIn } from "./token-slots.js";
 
 /**
  * The page modules of the descriptor. Confluence loads them in an iframe whose URL carries a
@@ -30,7 +31,8 @@ export function pagesRouter(deps: {
       },
     }),
   );
-  const authenticate = deps.addon.authenticate();
+  // Confluence signs an iframe's URL: the page's token is the `jwt` query parameter, only.
+  const authenticate = [tokenOnlyIn(["query.jwt"]), deps.addon.authenticate()];
 
   const render = (kind: "global" | "space") =>
     asyncHandler(async (req: Request, res: Response) => {

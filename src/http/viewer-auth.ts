@@ -1,66 +1,75 @@
 import * as jwt from "atlassian-jwt";
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import type { Addon } from "../connect/addon.js";
+import { decodeUnverified, nowSeconds } from "../connect/jwt.js";
 import type { KnexStore, Tenant } from "../connect/knex-store.js";
 import { asyncHandler, HttpError } from "./errors.js";
+import { singleToken, type TokenSlot } from "./token-slots.js";
 
 export interface Viewer {
   tenant: Tenant;
   accountId: string;
 }
 
+const HEADER_ONLY: readonly TokenSlot[] = ["authorization"];
+/** Download links cannot set headers: they carry the token in the URL, and nothing else does. */
+const DOWNLOAD: readonly TokenSlot[] = ["authorization", "query.jwt"];
+/** Account ids are opaque; refuse only what no id holds (control characters, odd lengths). */
+const ACCOUNT_ID = /^[^\u0000-\u001f\u007f]{1,128}$/u;
+
 /**
- * Authenticates the app's own API calls: a context token from `AP.context.getToken()`
- * (`Authorization: JWT ...`, or `?jwt=` for download links), HS256 with the site's shared
- * secret, verified by ACE. Only context tokens (qsh "context-qsh") and ACE session tokens
- * (no qsh) are accepted: a token signed for one iframe URL is not an API key.
+ * Authenticates the app's own API calls. Exactly one token, in exactly one slot:
+ * `Authorization: JWT <token>` (and `?jwt=` on CSV downloads only); a token in any other slot
+ * ACE knows (`?acpt`, `X-acpt`, body `jwt`) is refused, so what is verified is what is used.
+ * The token is verified here, HS256 with the site's shared secret, and must be one of:
+ * - a context token from `AP.context.getToken()`: `iss` = the site, `qsh` = "context-qsh";
+ * - a session token this app issued on a page load (ACE): `iss` = the app, `aud` = the site,
+ *   no `qsh`.
+ * A token signed for one iframe URL (a real `qsh`) is not an API key.
  * https://developer.atlassian.com/cloud/confluence/understanding-jwt/
  */
-export function viewerAuth(addon: Addon, store: KnexStore): RequestHandler[] {
-  const checkToken = addon.checkValidToken();
-  // ACE warns on every request carrying `tz` (a deprecated iframe parameter that our API
-  // uses for the report's zone): hide it from ACE while the token is checked (no qsh here).
-  const verify: RequestHandler = (req, res, next) => {
-    const { tz } = req.query;
-    if (tz === undefined) return checkToken(req, res, next);
-    delete req.query.tz;
-    checkToken(req, res, (err?: unknown) => {
-      req.query.tz = tz;
-      next(err);
-    });
-  };
-  const toViewer = asyncHandler(async (req: Request, res: Response, next: NextFunction) => {
-    const token = tokenOf(req);
-    const claims = token
-      ? (jwt.decodeSymmetric(token, "", jwt.SymmetricAlgorithm.HS256, true) as { qsh?: unknown })
-      : {};
-    if (claims.qsh !== undefined && claims.qsh !== "context-qsh") {
-      throw new HttpError(
-        401,
-        "unauthenticated",
-        "Use a context token (AP.context.getToken()) for the API.",
-      );
-    }
-    const context = (
-      req as Request & { context?: { clientKey?: unknown; userAccountId?: unknown } }
-    ).context;
-    const tenant =
-      typeof context?.clientKey === "string" ? await store.getTenant(context.clientKey) : null;
-    if (!tenant)
-      throw new HttpError(401, "unauthenticated", "This site has not installed the app.");
-    if (typeof context?.userAccountId !== "string" || context.userAccountId === "") {
-      throw new HttpError(401, "unauthenticated", "The token names no user.");
-    }
-    res.locals.viewer = { tenant, accountId: context.userAccountId } satisfies Viewer;
+export function viewerAuth(addon: Addon, store: KnexStore): RequestHandler {
+  return asyncHandler(async (req: Request, res: Response, next: NextFunction) => {
+    const found = singleToken(req, req.path.endsWith(".csv") ? DOWNLOAD : HEADER_ONLY);
+    if ("problem" in found) throw unauthenticated(found.problem);
+    res.locals.viewer = await verifyViewerToken(found.token, addon.descriptor.key, store);
     next();
   });
-  return [verify, toViewer];
 }
 
-function tokenOf(req: Request): string | undefined {
-  if (typeof req.query.jwt === "string") return req.query.jwt;
-  const header = req.headers.authorization;
-  return header?.startsWith("JWT ") ? header.slice(4) : undefined;
+async function verifyViewerToken(token: string, appKey: string, store: KnexStore): Promise<Viewer> {
+  const decoded = decodeUnverified(token);
+  if (!decoded || decoded.header.alg !== "HS256") throw unauthenticated("The token is malformed.");
+  const { claims } = decoded;
+  let clientKey: unknown;
+  if (claims.qsh === "context-qsh") clientKey = claims.iss;
+  else if (claims.qsh === undefined && claims.iss === appKey && Array.isArray(claims.aud)) {
+    clientKey = claims.aud[0];
+  } else {
+    throw unauthenticated("Use a context token (AP.context.getToken()) for the API.");
+  }
+  if (typeof clientKey !== "string" || clientKey === "" || clientKey.length > 255) {
+    throw unauthenticated("The token names no site.");
+  }
+  const tenant = await store.getTenant(clientKey);
+  if (!tenant) throw unauthenticated("This site has not installed the app.");
+  try {
+    jwt.decodeSymmetric(token, tenant.clientInfo.sharedSecret, jwt.SymmetricAlgorithm.HS256);
+  } catch {
+    throw unauthenticated("The token's signature is not valid.");
+  }
+  if (typeof claims.exp !== "number" || claims.exp <= nowSeconds()) {
+    throw unauthenticated("The token has expired; reload the page.");
+  }
+  const accountId = claims.sub;
+  if (typeof accountId !== "string" || !accountId.isWellFormed() || !ACCOUNT_ID.test(accountId)) {
+    throw unauthenticated("The token names no user.");
+  }
+  return { tenant, accountId };
+}
+
+function unauthenticated(message: string): HttpError {
+  return new HttpError(401, "unauthenticated", message);
 }
 
 export function viewerOf(res: Response): Viewer {
