@@ -41,7 +41,7 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
 const SECRET_KEY = String.raw`(?:sharedSecret|shared_secret|clientSecret|client_secret|secret|password|passwd|privateKey|private_key|accessToken|access_token|refreshToken|refresh_token|jwt|acpt|token)`;
 /** `key` then any quoting (plain, escaped, percent-encoded) and `:` or `=`, then the value. */
 const KEY_VALUE = new RegExp(
-  String.raw`(\b${SECRET_KEY}(?:\\*["']|%22|%27)?\s*(?::|=|%3A|%3D)\s*(?:\\*["']|%22|%27)?)(?!\[redacted)[^\s"'&\\,;}\]]+`,
+  String.raw`((?<![A-Za-z])${SECRET_KEY}(?:\\*["']|%22|%27)?\s*(?::|=|%3A|%3D)\s*(?:\\*["']|%22|%27)?)(?!\[redacted)[^\s"'&\\,;}\]]+`,
   "gi",
 );
 /** A JWT (header and claims are base64url JSON: they start with "ey"), whole or in part. */
