@@ -1,5 +1,5 @@
 import { stringify } from "csv-stringify";
-import express, { type Response } from "express";
+import express, { type ErrorRequestHandler, type Response } from "express";
 import type { ConfluenceClient } from "../confluence/client.js";
 import { refreshGroupMembers } from "../confluence/groups.js";
 import type { Db } from "../db/knex.js";
@@ -9,7 +9,13 @@ import type { Addon } from "../connect/addon.js";
 import type { KnexStore, Tenant } from "../connect/knex-store.js";
 import type { Logger } from "../log.js";
 import { neutraliseCell } from "../reports/csv.js";
-import { parseCommon, parseUsers, parseWithAccount } from "../reports/params.js";
+import {
+  parseCommon,
+  parseUserActivity,
+  parseUsers,
+  parseWithAccount,
+  type UsersParams,
+} from "../reports/params.js";
 import type { ReportService } from "../reports/service.js";
 import type { Authorise } from "./authorise.js";
 import { asyncHandler, HttpError } from "./errors.js";
@@ -32,6 +38,8 @@ export const CSV_HEADER = ["Account Id", "Views", "Creates", "Edits", "Comments"
  * The JSON API the pages and customers' scripts use (documented in the README). Each handler:
  * parse (400) -> authorise (403) -> one service call -> answer.
  * Site-wide figures: Confluence admins. With `space`: Confluence admins and that space's admins.
+ * Inactive people (`include=inactive`, `inactiveGroup`) are drawn from site-wide groups:
+ * Confluence admins only, with or without `space`.
  */
 export function apiRouter(deps: Deps): express.Router {
   const router = express.Router();
@@ -43,12 +51,30 @@ export function apiRouter(deps: Deps): express.Router {
 
   const authorise = deps.authorise;
 
+  /** The users report: as any report, and Confluence admin rights to list inactive people. */
+  const authoriseUsers = async (viewer: Viewer, params: UsersParams): Promise<void> => {
+    await authorise(viewer, params.space);
+    if (!params.inactive && params.inactiveGroup === null) return;
+    try {
+      await authorise(viewer, null);
+    } catch (error) {
+      if (error instanceof HttpError && error.status === 403) {
+        throw new HttpError(
+          403,
+          "forbidden",
+          "Only Confluence admins can list inactive users (include=inactive, inactiveGroup): they are drawn from site-wide groups.",
+        );
+      }
+      throw error;
+    }
+  };
+
   router.get(
     "/reports/users",
     asyncHandler(async (req, res) => {
       const params = parseUsers(req.query);
       const viewer = viewerOf(res);
-      await authorise(viewer, params.space);
+      await authoriseUsers(viewer, params);
       res.json(await deps.reports.users(viewer.tenant, params));
     }),
   );
@@ -58,7 +84,7 @@ export function apiRouter(deps: Deps): express.Router {
     asyncHandler(async (req, res) => {
       const params = parseUsers(req.query);
       const viewer = viewerOf(res);
-      await authorise(viewer, params.space);
+      await authoriseUsers(viewer, params);
       const rows = await deps.reports.usersStream(viewer.tenant, params);
       sendCsv(
         res,
@@ -92,14 +118,10 @@ export function apiRouter(deps: Deps): express.Router {
   router.get(
     "/reports/users/:accountId",
     asyncHandler(async (req, res) => {
-      const params = parseCommon(req.query);
-      const accountId = String(req.params.accountId ?? "");
-      if (accountId === "" || accountId.length > 128) {
-        throw new HttpError(400, "invalid_parameter", "accountId is invalid");
-      }
+      const params = parseUserActivity(req.query, req.params.accountId);
       const viewer = viewerOf(res);
       await authorise(viewer, params.space);
-      res.json(await deps.reports.userActivity(viewer.tenant, accountId, params));
+      res.json(await deps.reports.userActivity(viewer.tenant, params.accountId, params));
     }),
   );
 
@@ -148,8 +170,23 @@ export function apiRouter(deps: Deps): express.Router {
     }),
   );
 
+  router.use(badPathEncoding);
   return router;
 }
+
+type Viewer = Parameters<Authorise>[0];
+
+/**
+ * A path parameter that is not percent-encoded UTF-8 (say `%ED%A0%80`, a lone surrogate):
+ * Express cannot decode it and passes a URIError on; it is the caller's mistake (400).
+ */
+const badPathEncoding: ErrorRequestHandler = (error, _req, _res, next) => {
+  if (error instanceof URIError) {
+    next(new HttpError(400, "invalid_parameter", "the path is not percent-encoded UTF-8 text"));
+    return;
+  }
+  next(error);
+};
 
 /** Streams the users report as CSV: exactly the product's header, formula cells neutralised. */
 function sendCsv(

@@ -2,10 +2,21 @@ import { DateTime } from "luxon";
 import { z } from "zod";
 import { EVENT_TYPE_NAMES } from "../events/types.js";
 import { HttpError } from "../http/errors.js";
-import { addDays, buildRange, isValidZone, type ReportRange, today } from "./range.js";
+import {
+  addDays,
+  buildRange,
+  daysBetween,
+  EARLIEST_REPORT_DATE,
+  inReportWindow,
+  isValidZone,
+  latestReportDate,
+  MAX_RANGE_DAYS,
+  REPORT_YEARS_AHEAD,
+  type ReportRange,
+  today,
+} from "./range.js";
 
-/** Longest range a report may cover: three years of days. */
-export const MAX_RANGE_DAYS = 3 * 366;
+export { MAX_RANGE_DAYS };
 export const DEFAULT_RANGE_DAYS = 30;
 
 export const USER_SORT_KEYS = [
@@ -17,10 +28,27 @@ export const USER_SORT_KEYS = [
 ] as const;
 export type UserSortKey = (typeof USER_SORT_KEYS)[number];
 
+/** A date as YYYY-MM-DD; whether it is inside the report window is checked with the range. */
 const isoDate = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date as YYYY-MM-DD")
   .refine((d) => DateTime.fromISO(d, { zone: "UTC" }).isValid, "is not a calendar date");
+
+/** C0 control characters (NUL included) and DEL: never part of a name, key or search. */
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/**
+ * The one schema for identifier and free-text parameters (account ids, space keys, group
+ * ids, searches, zones): a string of bounded length without control characters (PostgreSQL
+ * text cannot hold NUL) and without lone UTF-16 surrogates.
+ */
+const text = (max: number, opts: { allowEmpty?: boolean } = {}) =>
+  z
+    .string()
+    .min(opts.allowEmpty ? 0 : 1, "must not be empty")
+    .max(max, `must be at most ${max} characters`)
+    .refine((s) => !CONTROL.test(s), "must not contain control characters (U+0000-U+001F, U+007F)")
+    .refine((s) => s.isWellFormed(), "must be well-formed Unicode text");
 
 /** A repeated query parameter (?a=1&a=2) counts as its last value. */
 const single = <T extends z.ZodType>(schema: T) =>
@@ -29,16 +57,16 @@ const single = <T extends z.ZodType>(schema: T) =>
 const commonShape = {
   from: single(isoDate.optional()),
   to: single(isoDate.optional()),
-  tz: single(z.string().max(64).refine(isValidZone, "is not an IANA time zone").optional()),
-  space: single(z.string().min(1).max(255).optional()),
+  tz: single(text(64).refine(isValidZone, "is not an IANA time zone").optional()),
+  space: single(text(255).optional()),
 };
 
 const common = z.object(commonShape);
 
 const users = z.object({
   ...commonShape,
-  q: single(z.string().max(200).optional()),
-  group: single(z.string().min(1).max(200).optional()),
+  q: single(text(200, { allowEmpty: true }).optional()),
+  group: single(text(200).optional()),
   sort: single(
     z.enum(USER_SORT_KEYS, { error: `must be one of ${USER_SORT_KEYS.join(", ")}` }).optional(),
   ),
@@ -46,12 +74,19 @@ const users = z.object({
   limit: single(z.coerce.number().int().min(1).max(1000).optional()),
   offset: single(z.coerce.number().int().min(0).max(10_000_000).optional()),
   include: single(z.enum(["inactive"], { error: "must be inactive" }).optional()),
-  inactiveGroup: single(z.string().min(1).max(200).optional()),
+  inactiveGroup: single(text(200).optional()),
 });
+
+const ACCOUNT_ID_MAX = 128;
 
 const withAccount = z.object({
   ...commonShape,
-  accountId: single(z.string().min(1).max(128).optional()),
+  accountId: single(text(ACCOUNT_ID_MAX).optional()),
+});
+
+const userActivity = z.object({
+  ...commonShape,
+  accountId: text(ACCOUNT_ID_MAX),
 });
 
 export interface CommonParams {
@@ -81,13 +116,29 @@ function parse<S extends z.ZodType>(schema: S, query: unknown): z.infer<S> {
   return result.data;
 }
 
-function toRange(p: z.infer<typeof common>): ReportRange {
+/**
+ * The range of a request: dates inside the report window (EARLIEST_REPORT_DATE to a year
+ * after today), `from` not after `to`, at most MAX_RANGE_DAYS days. Otherwise 400.
+ */
+function toRange(p: z.infer<typeof common>, now: Date): ReportRange {
   const tz = p.tz ?? "UTC";
-  const to = p.to ?? today(tz);
-  const from = p.from ?? addDays(to, -(DEFAULT_RANGE_DAYS - 1));
+  for (const [field, date] of [
+    ["from", p.from],
+    ["to", p.to],
+  ] as const) {
+    if (date !== undefined && !inReportWindow(date, now)) {
+      throw new HttpError(
+        400,
+        "invalid_parameter",
+        `${field} must be between ${EARLIEST_REPORT_DATE} and ${latestReportDate(now)}: reports cover ${EARLIEST_REPORT_DATE} to ${REPORT_YEARS_AHEAD === 1 ? "one year" : `${REPORT_YEARS_AHEAD} years`} after today`,
+      );
+    }
+  }
+  const to = p.to ?? today(tz, now);
+  const defaultFrom = addDays(to, -(DEFAULT_RANGE_DAYS - 1));
+  const from = p.from ?? (defaultFrom < EARLIEST_REPORT_DATE ? EARLIEST_REPORT_DATE : defaultFrom);
   if (from > to) throw new HttpError(400, "invalid_parameter", "from must not be after to");
-  const days = DateTime.fromISO(to).diff(DateTime.fromISO(from), "days").days + 1;
-  if (days > MAX_RANGE_DAYS) {
+  if (daysBetween(from, to) + 1 > MAX_RANGE_DAYS) {
     throw new HttpError(
       400,
       "invalid_parameter",
@@ -97,15 +148,15 @@ function toRange(p: z.infer<typeof common>): ReportRange {
   return buildRange(from, to, tz);
 }
 
-export function parseCommon(query: unknown): CommonParams {
+export function parseCommon(query: unknown, now: Date = new Date()): CommonParams {
   const p = parse(common, query);
-  return { range: toRange(p), space: p.space ?? null };
+  return { range: toRange(p, now), space: p.space ?? null };
 }
 
-export function parseUsers(query: unknown): UsersParams {
+export function parseUsers(query: unknown, now: Date = new Date()): UsersParams {
   const p = parse(users, query);
   return {
-    range: toRange(p),
+    range: toRange(p, now),
     space: p.space ?? null,
     q: p.q?.trim() || null,
     group: p.group ?? null,
@@ -118,7 +169,21 @@ export function parseUsers(query: unknown): UsersParams {
   };
 }
 
-export function parseWithAccount(query: unknown): CommonParams & { accountId: string | null } {
+export function parseWithAccount(
+  query: unknown,
+  now: Date = new Date(),
+): CommonParams & { accountId: string | null } {
   const p = parse(withAccount, query);
-  return { range: toRange(p), space: p.space ?? null, accountId: p.accountId ?? null };
+  return { range: toRange(p, now), space: p.space ?? null, accountId: p.accountId ?? null };
+}
+
+/** One user's activity: the account id from the path, checked like every other parameter. */
+export function parseUserActivity(
+  query: unknown,
+  accountId: unknown,
+  now: Date = new Date(),
+): CommonParams & { accountId: string } {
+  const q = typeof query === "object" && query !== null ? query : {};
+  const p = parse(userActivity, { ...q, accountId });
+  return { range: toRange(p, now), space: p.space ?? null, accountId: p.accountId };
 }

@@ -29,6 +29,94 @@ export interface ReportRange {
 
 const DAY_MS = 86_400_000;
 const QUARTER_MS = 900_000;
+/** UTC days one local day may touch: 3 for the longest (48 h, a day repeated), and slack. */
+const MAX_UTC_DAYS_PER_LOCAL_DAY = 4;
+
+/**
+ * The one window of dates a report may ask for: from EARLIEST_REPORT_DATE to
+ * REPORT_YEARS_AHEAD years after today (UTC). Request parsing refuses dates outside it (400).
+ */
+export const EARLIEST_REPORT_DATE = "2000-01-01";
+export const REPORT_YEARS_AHEAD = 1;
+
+/** Longest range a report may cover: three years of days. */
+export const MAX_RANGE_DAYS = 3 * 366;
+
+/**
+ * The most iterations any loop over days in src/reports may make, whatever its input: a
+ * range's days and a few more (a streak looks one day past the range; a sealer run a few).
+ */
+export const MAX_DAY_LOOP = MAX_RANGE_DAYS + 7;
+
+/**
+ * The dates day arithmetic reads and writes: four-digit years, which ISO strings, luxon and
+ * PostgreSQL read alike. Wider than the report window (sealing looks at the day before an
+ * event's local day); anything outside it is refused with a RangeError, never wrapped.
+ */
+const FIRST_DAY = Date.UTC(1900, 0, 1) / DAY_MS;
+const LAST_DAY = Date.UTC(9999, 11, 31) / DAY_MS;
+const YMD = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+/** Days since 1970-01-01 of a YYYY-MM-DD calendar date, or null when it is not one (in range). */
+function dayNumberOrNull(date: unknown): number | null {
+  if (typeof date !== "string") return null;
+  const m = YMD.exec(date);
+  if (!m) return null;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  if (y < 1900) return null; // Date.UTC would read years 0-99 as 1900-1999
+  const ms = Date.UTC(y, mo - 1, d);
+  const back = new Date(ms);
+  if (back.getUTCFullYear() !== y || back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d) {
+    return null;
+  }
+  const n = ms / DAY_MS;
+  return n >= FIRST_DAY && n <= LAST_DAY ? n : null;
+}
+
+/** Whether `date` is a real calendar date written YYYY-MM-DD (years 1900 to 9999). */
+export function isCalendarDate(date: unknown): date is string {
+  return dayNumberOrNull(date) !== null;
+}
+
+/** Days since 1970-01-01; throws a RangeError for anything but a YYYY-MM-DD calendar date. */
+export function dayNumber(date: string): number {
+  const n = dayNumberOrNull(date);
+  if (n === null)
+    throw new RangeError(`not a calendar date as YYYY-MM-DD: ${JSON.stringify(date)}`);
+  return n;
+}
+
+/** The YYYY-MM-DD date of a day number; throws a RangeError outside years 1900 to 9999. */
+export function dateOfDay(n: number): string {
+  if (!Number.isSafeInteger(n) || n < FIRST_DAY || n > LAST_DAY) {
+    throw new RangeError(`day ${n} is outside the years 1900 to 9999`);
+  }
+  return isoDay(n * DAY_MS);
+}
+
+/** `date` plus `n` days (n a whole number); throws a RangeError rather than leave YYYY-MM-DD. */
+export function addDays(date: string, n: number): string {
+  if (!Number.isSafeInteger(n)) throw new RangeError(`not a whole number of days: ${n}`);
+  return dateOfDay(dayNumber(date) + n);
+}
+
+/** Whole days from `from` to `to` (negative when `to` is earlier). */
+export function daysBetween(from: string, to: string): number {
+  return dayNumber(to) - dayNumber(from);
+}
+
+/** The last date a report may ask for: REPORT_YEARS_AHEAD years after today (UTC). */
+export function latestReportDate(now: Date = new Date()): string {
+  return DateTime.fromJSDate(now, { zone: "UTC" })
+    .startOf("day")
+    .plus({ years: REPORT_YEARS_AHEAD })
+    .toISODate() as string;
+}
+
+/** Whether `date` is a calendar date inside the report window. */
+export function inReportWindow(date: string, now: Date = new Date()): boolean {
+  return isCalendarDate(date) && date >= EARLIEST_REPORT_DATE && date <= latestReportDate(now);
+}
 
 export function isValidZone(tz: string): boolean {
   return IANAZone.isValidZone(tz);
@@ -36,6 +124,7 @@ export function isValidZone(tz: string): boolean {
 
 /** Start of a local calendar date in `tz` (the first instant of that date; DST-safe). */
 export function localDayStart(date: string, tz: string): Date {
+  dayNumber(date);
   const dt = DateTime.fromISO(date, { zone: tz }).startOf("day");
   if (!dt.isValid) throw new Error(`invalid date ${date} in ${tz}`);
   return dt.toJSDate();
@@ -48,19 +137,25 @@ export function localDate(instant: Date | number, tz: string): string {
   }).toISODate() as string;
 }
 
-export function addDays(date: string, n: number): string {
-  const ms = Date.parse(`${date}T00:00:00Z`) + n * DAY_MS;
-  return new Date(ms).toISOString().slice(0, 10);
-}
-
+/**
+ * The range's days, precomputed: `from..to` inclusive, at most MAX_RANGE_DAYS of them
+ * (RangeError otherwise). Every loop below runs over this count, never over date strings.
+ */
 export function buildRange(from: string, to: string, tz: string): ReportRange {
+  const first = dayNumber(from);
+  const last = dayNumber(to);
+  const count = last - first + 1;
+  if (count < 1) throw new RangeError(`empty range ${from}..${to}`);
+  if (count > MAX_RANGE_DAYS) {
+    throw new RangeError(`range ${from}..${to} is longer than ${MAX_RANGE_DAYS} days`);
+  }
   const days: { date: string; start: Date }[] = [];
-  for (let d = from; d <= to; d = addDays(d, 1))
-    days.push({ date: d, start: localDayStart(d, tz) });
-  const end = localDayStart(addDays(to, 1), tz);
-  const first = days[0];
-  if (!first) throw new Error("empty range");
-  const start = first.start;
+  for (let i = 0; i < count; i++) {
+    const date = dateOfDay(first + i);
+    days.push({ date, start: localDayStart(date, tz) });
+  }
+  const end = localDayStart(dateOfDay(last + 1), tz);
+  const start = (days[0] as { start: Date }).start;
 
   const s = start.getTime();
   const e = end.getTime();
@@ -83,12 +178,14 @@ export function buildRange(from: string, to: string, tz: string): ReportRange {
   days.forEach((day, i) => {
     const from = day.start.getTime();
     const until = i + 1 < days.length ? (days[i + 1] as { start: Date }).start.getTime() : e;
-    for (let u = Math.floor(from / DAY_MS) * DAY_MS; u < until; u += DAY_MS) {
+    let u = Math.floor(from / DAY_MS) * DAY_MS;
+    for (let k = 0; k < MAX_UTC_DAYS_PER_LOCAL_DAY && u < until; k++, u += DAY_MS) {
       const qa = (Math.max(from, u) - u) / QUARTER_MS;
       const qb = (Math.min(until, u + DAY_MS) - u) / QUARTER_MS;
       if (qb <= qa) continue;
       masks.push({ utcDay: isoDay(u), localDay: day.date, mask: quarterMask(qa, qb) });
     }
+    if (u < until) throw new RangeError(`local day ${day.date} in ${tz} spans over 4 UTC days`);
   });
   return { from, to, tz, start, end, days, fullUtcDays, edges, masks };
 }

@@ -3,7 +3,14 @@ import type { Db } from "../db/knex.js";
 import { type Periodic, startPeriodic } from "../jobs/periodic.js";
 import type { Logger } from "../log.js";
 import { RAW_TYPE_COUNTS } from "./queries/sql.js";
-import { addDays, buildRange, localDate, localDayStart, type ReportRange } from "./range.js";
+import {
+  addDays,
+  buildRange,
+  localDate,
+  localDayStart,
+  MAX_DAY_LOOP,
+  type ReportRange,
+} from "./range.js";
 
 /**
  * Sealing: for each zone a site's viewers use, local days that are over are folded, one by
@@ -17,6 +24,11 @@ import { addDays, buildRange, localDate, localDayStart, type ReportRange } from 
  */
 export const SEAL_GRACE_MS = 60 * 60 * 1000;
 export const MAX_ZONES_PER_SITE = 8;
+/**
+ * Days one sealer run seals per zone, at most: a zone's older history is sealed over the
+ * following runs (reports stay exact meanwhile, from the rollups).
+ */
+export const MAX_SEAL_DAYS_PER_RUN = MAX_DAY_LOOP;
 const LOCK_NAMESPACE = 8_734_211;
 
 export interface ZoneState {
@@ -123,8 +135,9 @@ const COLS = [
 ];
 
 /**
- * Seals up to `maxDays` more local days of one zone, each in its own short transaction.
- * A day is sealed once it ended more than SEAL_GRACE_MS ago. Returns the days sealed.
+ * Seals up to `maxDays` (at most MAX_SEAL_DAYS_PER_RUN) more local days of one zone, each in
+ * its own short transaction. A day is sealed once it ended more than SEAL_GRACE_MS ago.
+ * Returns the days sealed.
  */
 export async function sealZone(
   db: Db,
@@ -133,8 +146,9 @@ export async function sealZone(
   now: Date = new Date(),
   maxDays = 31,
 ): Promise<number> {
+  const limit = Math.min(maxDays, MAX_SEAL_DAYS_PER_RUN);
   let sealed = 0;
-  while (sealed < maxDays) {
+  while (sealed < limit) {
     const done = await db.transaction(async (trx) => {
       await trx.raw("SELECT pg_advisory_xact_lock(?, ?)", [LOCK_NAMESPACE, tenantId]);
       const state = (
@@ -207,7 +221,8 @@ export async function sealZone(
 }
 
 /**
- * Seals every zone used in the last 30 days, in small steps, until all are up to date.
+ * Seals every zone used in the last 30 days, in small steps, until all are up to date or
+ * MAX_SEAL_DAYS_PER_RUN days of a zone are sealed (the next run goes on from there).
  * Safe with several app instances (the advisory lock serialises them per tenant).
  */
 export async function sealAll(db: Db, logger: Logger, now: Date = new Date()): Promise<number> {
@@ -225,9 +240,17 @@ export async function sealAll(db: Db, logger: Logger, now: Date = new Date()): P
   ).rows as { tenant_id: number; id: number; zone: string }[];
   let total = 0;
   for (const z of zones) {
-    for (;;) {
-      const n = await sealZone(db, Number(z.tenant_id), { id: Number(z.id), zone: z.zone }, now);
+    // Each step seals at least one day, or ends the loop: at most MAX_SEAL_DAYS_PER_RUN steps.
+    for (let done = 0; done < MAX_SEAL_DAYS_PER_RUN;) {
+      const n = await sealZone(
+        db,
+        Number(z.tenant_id),
+        { id: Number(z.id), zone: z.zone },
+        now,
+        Math.min(31, MAX_SEAL_DAYS_PER_RUN - done),
+      );
       total += n;
+      done += n;
       if (n === 0) break;
     }
   }

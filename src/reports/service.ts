@@ -15,7 +15,14 @@ import { type CalendarDay, getCalendar, type Scope } from "./queries/calendar.js
 import type { Counts } from "./queries/sql.js";
 import { getActiveDates, getRecentEvents } from "./queries/user-activity.js";
 import { getUsersReport, type UserRow, usersReportSql } from "./queries/users-report.js";
-import { addDays, buildRange, type ReportRange, today } from "./range.js";
+import {
+  addDays,
+  buildRange,
+  daysBetween,
+  MAX_RANGE_DAYS,
+  type ReportRange,
+  today,
+} from "./range.js";
 import { readZone, registerZone, type ZoneState } from "./sealing.js";
 import type { TrackingPolicies } from "../settings/tracking-policies.js";
 import { currentStreak, longestStreak } from "./streaks.js";
@@ -230,15 +237,19 @@ export class ReportService {
     const end = today(tz, now);
     const zone = spaceId === null ? await readZone(this.db, tenantId, tz) : null;
     const sealed = zone?.sealedThrough && zone.sealedThrough < end ? zone.sealedThrough : null;
-    if (zone && sealed) {
+    // The live days since the watermark, when they fit in one range (the sealer may still be
+    // catching up on a zone's history: then the raw path below answers).
+    if (zone && sealed && daysBetween(sealed, end) <= MAX_RANGE_DAYS) {
       const live = new Set(
         await getActiveDates(this.db, tenantId, actorId, buildRange(addDays(sealed, 1), end, tz)),
       );
-      let day = live.has(end) ? end : addDays(end, -1);
+      // Each step needs one more live active day: at most live.size steps.
+      const last = live.has(end) ? end : addDays(end, -1);
       let run = 0;
-      while (day > sealed && live.has(day)) {
+      let day = last;
+      while (run < live.size && day > sealed && live.has(day)) {
         run++;
-        day = addDays(day, -1);
+        day = addDays(last, -run);
       }
       if (day > sealed) return run;
       const row = (
@@ -373,10 +384,6 @@ export class ReportService {
       )
       .finally(() => this.filling.delete(tenant.id));
   }
-}
-
-function daysBetween(from: string, to: string): number {
-  return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000);
 }
 
 /** A link to the content in Confluence, where one can be built from what the event carried. */
