@@ -27,6 +27,12 @@ const envSchema = z.object({
   INGEST_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(16).default(1),
   /** Webhooks waiting for a commit beyond which new ones are refused with 503. */
   INGEST_QUEUE_MAX: z.coerce.number().int().min(1).default(20000),
+  /**
+   * Oldest webhook `timestamp` stored as given (hours before receipt). An older one (or one
+   * more than 5 minutes ahead) is stored at receipt time, with a warning: Confluence sends
+   * webhooks as things happen and never retries them, and each old day reopens sealed reports.
+   */
+  WEBHOOK_MAX_EVENT_AGE_H: z.coerce.number().int().min(1).max(87_600).default(72),
   /** How often report days are sealed into prefix sums (seconds; 0 turns the sealer off). */
   REPORT_SEAL_INTERVAL_S: z.coerce.number().int().min(0).max(86_400).default(60),
   /** Where the utility bar's Documentation and Support buttons lead. */
@@ -36,6 +42,8 @@ const envSchema = z.object({
     .default("https://github.com/activity-report-for-confluence/activity-report/issues"),
   /** How often the data lifecycle jobs run (seconds; 0 turns them off). */
   PRIVACY_JOBS_INTERVAL_S: z.coerce.number().int().min(0).max(86_400).default(600),
+  /** On SIGTERM/SIGINT: seconds in-flight requests get before their connections are cut. */
+  SHUTDOWN_GRACE_S: z.coerce.number().min(0).max(600).default(10),
   /** Benchmark only: authenticate and validate webhooks but store nothing (the HTTP ceiling). */
   BENCH_NO_STORE: flag,
   /** Benchmark only: store events without maintaining the rollups (reports will be wrong). */
@@ -59,6 +67,8 @@ export interface Config {
     batchMax: number;
     maxInFlight: number;
     queueMax: number;
+    /** Oldest payload timestamp stored as given, in ms before receipt (WEBHOOK_MAX_EVENT_AGE_H). */
+    maxEventAgeMs: number;
     store: boolean;
     rollups: boolean;
   };
@@ -66,6 +76,8 @@ export interface Config {
   sealIntervalMs: number;
   /** Milliseconds between data lifecycle runs; 0 = off. */
   privacyIntervalMs: number;
+  /** Milliseconds a shutdown waits for in-flight requests before cutting their connections. */
+  shutdownGraceMs: number;
   links: { docs: string; support: string };
 }
 
@@ -105,11 +117,13 @@ export function loadConfig(env: NodeJS.ProcessEnv | Env = process.env): Config {
       batchMax: e.INGEST_BATCH_MAX,
       maxInFlight: e.INGEST_MAX_IN_FLIGHT,
       queueMax: e.INGEST_QUEUE_MAX,
+      maxEventAgeMs: e.WEBHOOK_MAX_EVENT_AGE_H * 3_600_000,
       store: !e.BENCH_NO_STORE,
       rollups: !e.BENCH_NO_ROLLUPS,
     },
     sealIntervalMs: e.REPORT_SEAL_INTERVAL_S * 1000,
     privacyIntervalMs: e.PRIVACY_JOBS_INTERVAL_S * 1000,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_S * 1000,
     links: { docs: e.DOCS_URL, support: e.SUPPORT_URL },
   };
 }

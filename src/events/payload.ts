@@ -31,12 +31,37 @@ const MAX_ID = 128;
 const MAX_KEY = 255;
 const MAX_TITLE = 1000;
 
+/**
+ * C0 and C1 control characters (NUL included) and DEL: no Confluence identifier holds one,
+ * and PostgreSQL text cannot hold NUL at all.
+ */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+/**
+ * What makes a string storable, and what is done when it is not (issue 8: one unstorable
+ * webhook must not fail the batch it shares with other sites' webhooks):
+ * - Free text (title, contentType, accountType) is repaired: a lone UTF-16 surrogate (JSON
+ *   `"\ud800"`, which PostgreSQL's JSON input refuses) becomes U+FFFD, NUL is removed, and the
+ *   cap never cuts a surrogate pair in two.
+ * - Identifiers (userAccountId, space key, content id) are refused (400 invalid_body) when they
+ *   hold a control character or a lone surrogate, or are longer than their cap: they name
+ *   things, so a repaired or shortened one would name something else, or merge two different
+ *   ones. Confluence's own identifiers never hold such characters.
+ */
+function unstorableIdentifier(value: string): boolean {
+  return CONTROL.test(value) || !value.isWellFormed();
+}
+
 const bodySchema = z.looseObject({
   userAccountId: z
     .string({ error: "userAccountId must be a string" })
     .trim()
     .min(1, "userAccountId must not be empty")
-    .max(MAX_ID, "userAccountId is too long"),
+    .max(MAX_ID, "userAccountId is too long")
+    .refine(
+      (id) => !unstorableIdentifier(id),
+      "userAccountId holds a control character or an invalid UTF-16 sequence",
+    ),
   accountType: z.unknown().optional(),
   timestamp: z.unknown().optional(),
 });
@@ -50,29 +75,58 @@ function isObject(value: unknown): value is Json {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-/** PostgreSQL text cannot hold NUL; trim and cap so one odd payload cannot fail a batch. */
+/** At most `max` UTF-16 units of well-formed text, never ending in half a surrogate pair. */
+function cap(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const cut = text.slice(0, max);
+  const last = cut.charCodeAt(cut.length - 1);
+  return last >= 0xd800 && last <= 0xdbff ? cut.slice(0, -1) : cut;
+}
+
+/** Free text: repaired to what PostgreSQL stores (see above), trimmed and capped. */
 function cleanText(value: unknown, max: number): string | null {
   if (typeof value !== "string") return null;
-  // NUL is exactly what must go (PostgreSQL text cannot hold it).
-  const text = value.replace(/\u0000/g, "").trim();
+  const text = value
+    .toWellFormed()
+    .replace(/\u0000/g, "")
+    .trim();
   if (text === "") return null;
-  return text.length > max ? text.slice(0, max) : text;
+  return cap(text, max);
+}
+
+/** An identifier: taken as it is, or refused (see above); absent when not a string. */
+function cleanIdentifier(value: unknown, max: number, name: string): string | null {
+  if (typeof value !== "string") return null;
+  const text = value.trim();
+  if (text === "") return null;
+  if (unstorableIdentifier(text)) {
+    throw new PayloadError(
+      "invalid_body",
+      `${name} holds a control character or an invalid UTF-16 sequence`,
+    );
+  }
+  if (text.length > max) throw new PayloadError("invalid_body", `${name} is too long`);
+  return text;
 }
 
 function cleanId(value: unknown): string | null {
   if (typeof value === "number" && Number.isSafeInteger(value) && value >= 0) return String(value);
-  return cleanText(value, MAX_ID);
+  return cleanIdentifier(value, MAX_ID, "The content id");
+}
+
+function cleanKey(value: unknown): string | null {
+  return cleanIdentifier(value, MAX_KEY, "The space key");
 }
 
 function spaceKeyOf(obj: Json): string | null {
-  const direct = cleanText(obj.spaceKey, MAX_KEY);
+  const direct = cleanKey(obj.spaceKey);
   if (direct) return direct;
-  if (isObject(obj.space)) return cleanText(obj.space.key, MAX_KEY);
+  if (isObject(obj.space)) return cleanKey(obj.space.key);
   return null;
 }
 
 function parseTimestamp(value: unknown): number | null {
-  const ms = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : value;
+  const ms = typeof value === "string" && /^\d{1,16}$/.test(value) ? Number(value) : value;
   if (typeof ms !== "number" || !Number.isFinite(ms)) return null;
   return ms;
 }
@@ -105,8 +159,8 @@ export function parseWebhookBody(raw: Buffer | string): WebhookFacts {
 
   let spaceKey = content ? spaceKeyOf(content) : null;
   if (!spaceKey && content && isObject(content.parent)) spaceKey = spaceKeyOf(content.parent);
-  if (!spaceKey && space) spaceKey = cleanText(space.key, MAX_KEY);
-  if (!spaceKey) spaceKey = cleanText(body.spaceKey, MAX_KEY);
+  if (!spaceKey && space) spaceKey = cleanKey(space.key);
+  if (!spaceKey) spaceKey = cleanKey(body.spaceKey);
 
   return {
     accountId: body.userAccountId,
@@ -125,13 +179,26 @@ export function parseWebhookBody(raw: Buffer | string): WebhookFacts {
   };
 }
 
-/** An event's time: the payload's, unless missing, absurd or more than 5 minutes ahead. */
-export function occurredAt(timestamp: number | null, receivedAt: Date): Date {
-  const FUTURE_TOLERANCE_MS = 5 * 60 * 1000;
-  const EARLIEST = Date.UTC(2000, 0, 1);
-  if (timestamp === null) return receivedAt;
-  if (timestamp > receivedAt.getTime() + FUTURE_TOLERANCE_MS || timestamp < EARLIEST) {
-    return receivedAt;
-  }
-  return new Date(timestamp);
+/** How far ahead of receipt a payload timestamp may be (clocks differ a little). */
+export const EVENT_WINDOW_AHEAD_MS = 5 * 60 * 1000;
+
+export interface EventTime {
+  at: Date;
+  /** Why the payload's timestamp was not used: null when it was, or when there was none. */
+  outOfWindow: "old" | "future" | null;
+}
+
+/**
+ * An event's time: the payload's `timestamp` when it lies in the window
+ * [receipt - maxAgeMs, receipt + EVENT_WINDOW_AHEAD_MS], otherwise the receipt time.
+ * Confluence sends webhooks as things happen and never retries them, so a timestamp far from
+ * now is a wrong clock or a forged body. Storing it as given would also cost unbounded work:
+ * every sealed report day since that time is reopened and sealed again, per zone.
+ */
+export function eventTime(timestamp: number | null, receivedAt: Date, maxAgeMs: number): EventTime {
+  if (timestamp === null) return { at: receivedAt, outOfWindow: null };
+  const now = receivedAt.getTime();
+  if (timestamp < now - maxAgeMs) return { at: receivedAt, outOfWindow: "old" };
+  if (timestamp > now + EVENT_WINDOW_AHEAD_MS) return { at: receivedAt, outOfWindow: "future" };
+  return { at: new Date(timestamp), outOfWindow: null };
 }

@@ -13,7 +13,10 @@ export interface GroupCommitOptions {
   maxQueued: number;
 }
 
-/** Writes a batch atomically; returns one outcome per item (null = committed). */
+/**
+ * Writes a batch; returns exactly one outcome per item, in order (null = committed, else that
+ * item's own error). Throwing means nothing was committed: every item gets the error.
+ */
 export type FlushFn<T> = (items: T[]) => Promise<(Error | null)[]>;
 
 export class QueueFullError extends Error {
@@ -73,6 +76,14 @@ export class GroupCommitter<T> {
       outcomes = await this.flush(batch.map((p) => p.item));
     } catch (error) {
       const err = error instanceof Error ? error : new Error(String(error));
+      outcomes = batch.map(() => err);
+    }
+    if (outcomes.length !== batch.length) {
+      // A flush must answer for each item: an item without an outcome was not shown to be
+      // committed, so nothing in the batch may be acknowledged.
+      const err = new Error(
+        `group commit: the flush returned ${outcomes.length} outcomes for ${batch.length} items`,
+      );
       outcomes = batch.map(() => err);
     }
     batch.forEach((pending, i) => {

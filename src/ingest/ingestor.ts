@@ -4,15 +4,21 @@ import { GroupCommitter } from "./group-commit.js";
 import { type NewEvent, writeEvents } from "./write-events.js";
 
 export interface Ingestor {
-  /** Resolves once the event is committed. */
+  /**
+   * Resolves once the event is committed; rejects with UnstorableEventError when this event
+   * (and only it) cannot be stored, or with the storage error that kept it out.
+   */
   submit(event: NewEvent): Promise<void>;
   /** Waits for every accepted event to be written. */
   drain(): Promise<void>;
+  /** Oldest payload timestamp stored as given, in ms before receipt (WEBHOOK_MAX_EVENT_AGE_H). */
+  readonly maxEventAgeMs: number;
 }
 
 export function createIngestor(db: Db, config: Config): Ingestor {
+  const maxEventAgeMs = config.ingest.maxEventAgeMs;
   if (!config.ingest.store) {
-    return { submit: async () => {}, drain: async () => {} };
+    return { submit: async () => {}, drain: async () => {}, maxEventAgeMs };
   }
   const committer = new GroupCommitter<NewEvent>(
     (batch) => writeEvents(db, batch, { rollups: config.ingest.rollups }),
@@ -27,5 +33,6 @@ export function createIngestor(db: Db, config: Config): Ingestor {
   return {
     submit: (event) => committer.submit(event),
     drain: () => committer.drain(),
+    maxEventAgeMs,
   };
 }

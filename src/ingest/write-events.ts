@@ -38,33 +38,112 @@ class DictionaryRace extends Error {
 }
 
 /**
+ * A row PostgreSQL cannot store as given (a data or integrity error, or text it cannot hold).
+ * It is that row's outcome alone; `cause` holds the database's error for the log.
+ */
+export class UnstorableEventError extends Error {
+  constructor(reason: string, options?: { cause?: unknown }) {
+    super(`The event cannot be stored: ${reason}`, options);
+  }
+}
+
+/**
  * Stores a batch atomically: dictionary rows (actors, spaces, content), the raw events, the
  * rollups (user_day, site_quarter) and last-active times, in ONE statement of data-modifying
  * CTEs, so a batch costs one round trip between BEGIN and COMMIT whatever its size.
  * Keys are aggregated per batch and sorted (a multi-row upsert may not touch one key twice,
  * and sorted keys keep concurrent batches from deadlocking). A deadlock or a dictionary race is
- * retried; a data error that only one row causes fails that row alone.
+ * retried.
+ *
+ * Returns exactly one outcome per event, in order: null (committed) or that event's own error.
+ * - A row that cannot be stored (see `unstorable`, or a data error from PostgreSQL) gets an
+ *   UnstorableEventError and is never written; it does not fail the rows around it, whatever
+ *   their tenant: when the batch fails on data, each row is written alone.
+ * - Any other error (storage unavailable, ...) that fails the whole batch is thrown, as nothing
+ *   was written (rows refused up front keep their own error, and the others get it). If it
+ *   happens while rows are written alone, the rows already committed keep null and every row
+ *   not yet written gets that error.
  */
 export async function writeEvents(
   db: Db,
   events: NewEvent[],
   options: WriteOptions = {},
 ): Promise<(Error | null)[]> {
+  const rollups = options.rollups ?? true;
+  const outcomes: (Error | null)[] = events.map(unstorable);
+  const writable = events.filter((_, i) => outcomes[i] === null);
+  if (writable.length === 0) return outcomes;
   try {
-    await withRetry(() =>
-      db.transaction((trx) => writeBatch(trx, events, options.rollups ?? true)),
-    );
-    return events.map(() => null);
+    await writeAtomically(db, writable, rollups);
+    return outcomes;
   } catch (error) {
-    if (events.length > 1 && isDataError(error)) {
-      const outcomes: (Error | null)[] = [];
-      for (const event of events) {
-        outcomes.push((await writeEvents(db, [event], options))[0] ?? null);
-      }
-      return outcomes;
+    if (!isDataError(error)) {
+      if (writable.length === events.length) throw error;
+      // Rows refused up front keep their own error; the others get this one.
+      const err = error instanceof Error ? error : new Error(String(error));
+      return outcomes.map((o) => o ?? err);
     }
-    throw error;
   }
+  // The batch failed on data: find the row(s) by writing each alone.
+  let down: Error | null = null;
+  for (const [i, event] of events.entries()) {
+    if (outcomes[i] !== null) continue;
+    if (down) {
+      outcomes[i] = down;
+      continue;
+    }
+    try {
+      await writeAtomically(db, [event], rollups);
+    } catch (error) {
+      if (isDataError(error)) {
+        outcomes[i] = new UnstorableEventError(dataErrorReason(error), { cause: error });
+      } else {
+        down = error instanceof Error ? error : new Error(String(error));
+        outcomes[i] = down;
+      }
+    }
+  }
+  return outcomes;
+}
+
+function writeAtomically(db: Db, events: NewEvent[], rollups: boolean): Promise<void> {
+  return withRetry(() => db.transaction((trx) => writeBatch(trx, events, rollups)));
+}
+
+/**
+ * What is known before asking the database: NUL and lone surrogates in text (PostgreSQL's
+ * JSON input refuses both escapes) and dates that are not dates. The webhook door repairs or
+ * refuses these already; this keeps any other caller from failing a batch with them.
+ */
+function unstorable(event: NewEvent): UnstorableEventError | null {
+  const texts = [
+    event.accountId,
+    event.accountType,
+    event.spaceKey,
+    event.contentKey,
+    event.contentType,
+    event.title,
+  ];
+  for (const text of texts) {
+    if (text !== null && (text.includes("\u0000") || !text.isWellFormed())) {
+      return new UnstorableEventError("a text holds NUL or an invalid UTF-16 sequence");
+    }
+  }
+  for (const date of [event.occurredAt, event.receivedAt]) {
+    if (!(date instanceof Date) || Number.isNaN(date.getTime())) {
+      return new UnstorableEventError("a time is not a valid date");
+    }
+  }
+  return null;
+}
+
+/** A short reason for the log and the caller: SQLSTATE and the database's first line. */
+function dataErrorReason(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const line = message.split("\n")[0] ?? "";
+  // The statement text prefixes pg's messages ("WITH input AS ... - <reason>"): keep the reason.
+  const reason = line.includes(" - ") ? line.slice(line.lastIndexOf(" - ") + 3) : line;
+  return `${sqlState(error) ?? "data error"}: ${reason.slice(0, 200)}`;
 }
 
 async function withRetry<T>(fn: () => Promise<T>): Promise<T> {

@@ -37,7 +37,11 @@ describe("data lifecycle: personal data reporting and uninstall purge", () => {
   let closedActor: number;
 
   beforeAll(async () => {
-    t = await startTestApp({ env: { REPORT_SEAL_INTERVAL_S: "0" } });
+    // Events are sent 3 days old: widen the webhook time window (WEBHOOK_MAX_EVENT_AGE_H,
+    // 72 h by default) just enough for them to be stored as sent.
+    t = await startTestApp({
+      env: { REPORT_SEAL_INTERVAL_S: "0", WEBHOOK_MAX_EVENT_AGE_H: String(4 * 24) },
+    });
     t.fake.users.set(ADMIN, { accountId: ADMIN, displayName: "Admin", admin: true });
     t.fake.users.set(CLOSED, { accountId: CLOSED, displayName: "Soon Gone", groups: ["team"] });
     t.fake.users.set(UPDATED, { accountId: UPDATED, displayName: "Old Name" });

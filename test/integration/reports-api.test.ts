@@ -17,7 +17,10 @@ describe("reports API", () => {
     apiGet(t.url, t.fake, viewer, path, opts);
 
   beforeAll(async () => {
-    t = await startTestApp();
+    // The fixture day lies in the past: widen the webhook time window (WEBHOOK_MAX_EVENT_AGE_H,
+    // 72 h by default) just enough for its timestamps to be stored as sent.
+    const hours = Math.ceil((Date.now() - Date.parse(`${DAY}T00:00:00Z`)) / 3_600_000) + 1;
+    t = await startTestApp({ env: { WEBHOOK_MAX_EVENT_AGE_H: String(hours) } });
     const f = t.fake;
     f.users.set(ADMIN, {
       accountId: ADMIN,

@@ -38,7 +38,9 @@ describe("settings: exclusions and app accounts", () => {
   };
 
   beforeAll(async () => {
-    t = await startTestApp();
+    // The retention test sends an event 40 days old: widen the webhook time window
+    // (WEBHOOK_MAX_EVENT_AGE_H, 72 h by default) just enough for it to be stored as sent.
+    t = await startTestApp({ env: { WEBHOOK_MAX_EVENT_AGE_H: String(41 * 24) } });
     t.fake.users.set(ADMIN, { accountId: ADMIN, displayName: "Admin", admin: true });
     t.fake.users.set(MEMBER, { accountId: MEMBER, displayName: "Member" });
     t.fake.users.set("u-contractor", {

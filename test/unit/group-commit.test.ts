@@ -47,6 +47,23 @@ describe("GroupCommitter", () => {
     expect(results.every((r) => r.status === "rejected")).toBe(true);
   });
 
+  it("rejects every item when the flush answers with the wrong number of outcomes", async () => {
+    const answers = [
+      () => [],
+      (items: number[]) => items.slice(1).map(() => null),
+      (items: number[]) => [...items.map(() => null), null],
+    ];
+    for (const answer of answers) {
+      const committer = new GroupCommitter<number>(async (items) => answer(items), {
+        maxBatch: 10,
+        maxInFlight: 1,
+        maxQueued: 100,
+      });
+      const results = await Promise.allSettled([1, 2, 3].map((i) => committer.submit(i)));
+      expect(results.map((r) => r.status)).toEqual(["rejected", "rejected", "rejected"]);
+    }
+  });
+
   it("refuses new items when the queue is full", async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => {

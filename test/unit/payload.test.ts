@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { occurredAt, PayloadError, parseWebhookBody } from "../../src/events/payload.js";
+import {
+  EVENT_WINDOW_AHEAD_MS,
+  eventTime,
+  PayloadError,
+  parseWebhookBody,
+} from "../../src/events/payload.js";
 
 const parse = (body: unknown) => parseWebhookBody(JSON.stringify(body));
 
@@ -83,21 +88,87 @@ describe("parseWebhookBody", () => {
     expect(facts.title?.includes("\u0000")).toBe(false);
   });
 
+  it("replaces lone surrogates in free text with U+FFFD, and keeps well-formed pairs", () => {
+    const facts = parse({
+      userAccountId: "u",
+      accountType: "cust\udc00omer",
+      page: { id: 1, title: "a\ud800b\udfffc 😀", contentType: "pa\ud83dge" },
+    });
+    expect(facts.title).toBe("a\ufffdb\ufffdc 😀");
+    expect(facts.contentType).toBe("pa\ufffdge");
+    expect(facts.accountType).toBe("cust\ufffdomer");
+    for (const v of [facts.title, facts.contentType, facts.accountType]) {
+      expect(v?.isWellFormed()).toBe(true);
+    }
+  });
+
+  it("never cuts a surrogate pair in two when capping", () => {
+    for (const pad of [998, 999, 1000]) {
+      const facts = parse({ userAccountId: "u", page: { id: 1, title: `${"t".repeat(pad)}😀😀` } });
+      expect(facts.title?.isWellFormed()).toBe(true);
+      expect(facts.title?.length).toBeLessThanOrEqual(1000);
+    }
+    const long = parse({ userAccountId: "u", page: { id: 1, title: `${"t".repeat(999)}😀` } });
+    expect(long.title).toBe("t".repeat(999));
+  });
+
+  it.each([
+    ["NUL in userAccountId", { userAccountId: "u\u0000x" }],
+    ["a control character in userAccountId", { userAccountId: "u\u001bx" }],
+    ["DEL in userAccountId", { userAccountId: "u\u007f" }],
+    ["a lone surrogate in userAccountId", { userAccountId: "u\ud800" }],
+    [
+      "a lone surrogate in a space key",
+      { userAccountId: "u", page: { id: 1, spaceKey: "K\ud800" } },
+    ],
+    ["NUL in a space key", { userAccountId: "u", space: { key: "K\u0000" } }],
+    ["a lone surrogate in a content id", { userAccountId: "u", page: { id: "1\udc00" } }],
+    ["NUL in a content id", { userAccountId: "u", comment: { id: "5\u0000" } }],
+    ["an over-long space key", { userAccountId: "u", spaceKey: "K".repeat(256) }],
+    ["an over-long content id", { userAccountId: "u", page: { id: "9".repeat(129) } }],
+  ])("refuses an identifier that cannot be stored as given: %s", (_name, body) => {
+    expect(() => parse(body)).toThrow(PayloadError);
+    try {
+      parse(body);
+    } catch (e) {
+      expect((e as PayloadError).code).toBe("invalid_body");
+      expect((e as PayloadError).message.length).toBeLessThan(200);
+    }
+  });
+
+  it("keeps well-formed non-ASCII identifiers as they are", () => {
+    expect(parse({ userAccountId: "557058:ü😀", space: { key: "~Jörg😀" } })).toMatchObject({
+      accountId: "557058:ü😀",
+      spaceKey: "~Jörg😀",
+    });
+  });
+
   it("accepts a numeric-string timestamp and ignores a non-numeric one", () => {
     expect(parse({ userAccountId: "u", timestamp: "1700000000000" }).timestamp).toBe(1700000000000);
     expect(parse({ userAccountId: "u", timestamp: "yesterday" }).timestamp).toBeNull();
   });
 });
 
-describe("occurredAt", () => {
+describe("eventTime: payload timestamps are used only within the window", () => {
   const now = new Date("2026-11-21T12:00:00Z");
-  it("uses the payload time when plausible", () => {
-    expect(occurredAt(now.getTime() - 1000, now).getTime()).toBe(now.getTime() - 1000);
-    expect(occurredAt(now.getTime() + 4 * 60_000, now).getTime()).toBe(now.getTime() + 4 * 60_000);
+  const H = 3_600_000;
+  const maxAgeMs = 72 * H;
+  it("keeps a timestamp inside the window", () => {
+    for (const at of [now.getTime(), now.getTime() - 71 * H, now.getTime() + 4 * 60_000]) {
+      expect(eventTime(at, now, maxAgeMs)).toEqual({ at: new Date(at), outOfWindow: null });
+    }
   });
-  it("falls back to receipt time when absent, over 5 minutes ahead, or absurdly old", () => {
-    expect(occurredAt(null, now)).toBe(now);
-    expect(occurredAt(now.getTime() + 6 * 60_000, now)).toBe(now);
-    expect(occurredAt(0, now)).toBe(now);
+  it("uses receipt time for a missing timestamp, silently", () => {
+    expect(eventTime(null, now, maxAgeMs)).toEqual({ at: now, outOfWindow: null });
+  });
+  it.each([
+    ["too old", now.getTime() - maxAgeMs - 1, "old"],
+    ["from 2001", Date.UTC(2001, 0, 1), "old"],
+    ["zero", 0, "old"],
+    ["negative", -1e15, "old"],
+    ["ahead", now.getTime() + EVENT_WINDOW_AHEAD_MS + 1, "future"],
+    ["far ahead", 8.64e15 + 1, "future"],
+  ])("uses receipt time, and says why, for a timestamp %s", (_name, at, why) => {
+    expect(eventTime(at, now, maxAgeMs)).toEqual({ at: now, outOfWindow: why });
   });
 });
