@@ -22,6 +22,16 @@ export default defineConfig({
           hookTimeout: 180_000,
         },
       },
+      {
+        // fast-check against the real app in a child process (FUZZ_RUNS cases per route,
+        // FUZZ_SEED). Every request has its own deadline; these limits are only a backstop.
+        test: {
+          name: "fuzz",
+          include: ["test/fuzz/**/*.test.ts"],
+          testTimeout: 3_600_000,
+          hookTimeout: 300_000,
+        },
+      },
     ],
   },
 });

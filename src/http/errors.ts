@@ -70,8 +70,11 @@ function classify(error: unknown): Classified {
     if (e.type === "entity.parse.failed") {
       return { status: 400, code: "invalid_json", message: "The request body is not valid JSON." };
     }
-    if (typeof e.type === "string" && typeof e.status === "number" && e.status < 500) {
-      return { status: e.status, code: "bad_request", message: String(e.message ?? "Bad request") };
+    // Express and body-parser (http-errors): a 4xx the request caused, e.g. a path parameter
+    // that is not valid percent-encoding, an unsupported Content-Encoding, a body cut short.
+    if (typeof e.status === "number" && e.status >= 400 && e.status < 500) {
+      const text = typeof e.message === "string" ? e.message.slice(0, 200) : "";
+      return { status: e.status, code: "bad_request", message: text || "Bad request" };
     }
     // A value PostgreSQL cannot take (SQLSTATE class 22, data exception; 23, integrity): the
     // input's fault. The statement and its values stay in the log line, never in the answer.
