@@ -1,5 +1,6 @@
 import express, { type Request, type Response } from "express";
 import helmet from "helmet";
+import { SPACE_KEY, SPACE_KEY_RULE } from "../confluence/keys.js";
 import type { Addon } from "../connect/addon.js";
 import type { KnexStore, Tenant } from "../connect/knex-store.js";
 import type { Authorise } from "./authorise.js";
@@ -48,8 +49,8 @@ export function pagesRouter(deps: {
       const accountId = typeof context?.userAccountId === "string" ? context.userAccountId : "";
       const spaceKey =
         kind === "space" && typeof req.query.spaceKey === "string" ? req.query.spaceKey : null;
-      if (kind === "space" && !spaceKey)
-        throw new HttpError(400, "invalid_parameter", "spaceKey is required");
+      if (kind === "space" && (!spaceKey || !SPACE_KEY.test(spaceKey)))
+        throw new HttpError(400, "invalid_parameter", `spaceKey ${SPACE_KEY_RULE}`);
       try {
         if (!accountId)
           throw new HttpError(403, "forbidden", "Sign in to Confluence to see this report.");

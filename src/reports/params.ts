@@ -1,5 +1,6 @@
 import { DateTime } from "luxon";
 import { z } from "zod";
+import { GROUP_ID, GROUP_ID_RULE, SPACE_KEY, SPACE_KEY_RULE } from "../confluence/keys.js";
 import { EVENT_TYPE_NAMES } from "../events/types.js";
 import { HttpError } from "../http/errors.js";
 import {
@@ -58,7 +59,7 @@ const commonShape = {
   from: single(isoDate.optional()),
   to: single(isoDate.optional()),
   tz: single(text(64).refine(isValidZone, "is not an IANA time zone").optional()),
-  space: single(text(255).optional()),
+  space: single(text(255).regex(SPACE_KEY, SPACE_KEY_RULE).optional()),
 };
 
 const common = z.object(commonShape);
@@ -66,7 +67,7 @@ const common = z.object(commonShape);
 const users = z.object({
   ...commonShape,
   q: single(text(200, { allowEmpty: true }).optional()),
-  group: single(text(200).optional()),
+  group: single(text(200).regex(GROUP_ID, GROUP_ID_RULE).optional()),
   sort: single(
     z.enum(USER_SORT_KEYS, { error: `must be one of ${USER_SORT_KEYS.join(", ")}` }).optional(),
   ),
@@ -74,7 +75,7 @@ const users = z.object({
   limit: single(z.coerce.number().int().min(1).max(1000).optional()),
   offset: single(z.coerce.number().int().min(0).max(10_000_000).optional()),
   include: single(z.enum(["inactive"], { error: "must be inactive" }).optional()),
-  inactiveGroup: single(text(200).optional()),
+  inactiveGroup: single(text(200).regex(GROUP_ID, GROUP_ID_RULE).optional()),
 });
 
 const ACCOUNT_ID_MAX = 128;

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { GROUP_ID, GROUP_ID_RULE, SPACE_KEY, SPACE_KEY_RULE } from "../confluence/keys.js";
 import type { Db } from "../db/knex.js";
 import { HttpError } from "../http/errors.js";
 
@@ -7,9 +8,21 @@ import { HttpError } from "../http/errors.js";
  * already collected is kept) and hide excluded people from the users report.
  */
 export const settingsSchema = z.strictObject({
-  excludedUsers: z.array(z.string().trim().min(1).max(128)).max(1000),
-  excludedGroups: z.array(z.string().trim().min(1).max(200)).max(200),
-  excludedSpaces: z.array(z.string().trim().min(1).max(255)).max(1000),
+  excludedUsers: z
+    .array(
+      z
+        .string()
+        .trim()
+        .min(1)
+        .max(128)
+        .refine(
+          (s) => s.isWellFormed() && !/[\u0000-\u001f\u007f]/.test(s),
+          "is not an account id",
+        ),
+    )
+    .max(1000),
+  excludedGroups: z.array(z.string().trim().regex(GROUP_ID, GROUP_ID_RULE)).max(200),
+  excludedSpaces: z.array(z.string().trim().regex(SPACE_KEY, SPACE_KEY_RULE)).max(1000),
   trackAppAccounts: z.boolean(),
   /** Days raw events are kept (null: kept while installed); rollups keep counts either way. */
   retentionDays: z.number().int().min(30).max(3650).nullable(),

@@ -38,6 +38,39 @@ describe("hostile HTTP: malformed URLs and encodings answer 4xx, never 5xx", () 
     expect(res.status).toBe(200);
   });
 
+  it.each([
+    "/api/reports/calendar?space=%3B",
+    "/api/reports/breakdown?space=%24",
+    "/api/reports/users?group=%3D",
+    "/api/reports/users?include=inactive&inactiveGroup=a%26b%3Dc",
+    "/api/groups?space=a%40b",
+  ])(
+    "GET %s: a key or id Confluence cannot have is a 400, not a failed call to Confluence",
+    async (path) => {
+      const res = await get(path);
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe(
+        "invalid_parameter",
+      );
+    },
+  );
+
+  it("settings refuse group ids and space keys Confluence cannot have", async () => {
+    const token = t.fake.contextToken(ADMIN);
+    const res = await fetch(`${t.url}/api/settings`, {
+      method: "PUT",
+      headers: { authorization: `JWT ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        excludedUsers: [],
+        excludedGroups: ["' OR '1'='1"],
+        excludedSpaces: [],
+        trackAppAccounts: false,
+        retentionDays: null,
+      }),
+    });
+    expect(res.status).toBe(400);
+  });
+
   it("the service still answers afterwards", async () => {
     expect((await fetch(`${t.url}/healthz`)).status).toBe(200);
   });

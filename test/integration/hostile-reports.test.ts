@@ -89,6 +89,8 @@ describe(`hostile report requests (${BACKEND})`, () => {
       AC_HOST_WHITELIST: "127.0.0.1",
       // A runaway loop dies of heap exhaustion in seconds, not minutes.
       NODE_OPTIONS: "--max-old-space-size=384",
+      // The fixture's events are dated DAY: store them at that time, not at receipt.
+      WEBHOOK_MAX_EVENT_AGE_H: "87600",
       ...(database.database.kind === "postgres"
         ? { DATABASE_URL: database.database.url }
         : { PGLITE_DATA_DIR: database.database.dataDir }),
