@@ -787,7 +787,7 @@ async function main() {
     state.offset = 0;
     loadUsers().catch(showError);
   });
-  $("inactive").addEventListener("change", (e) => {
+  $("inactive")?.addEventListener("change", (e) => {
     state.inactive = e.target.checked;
     state.offset = 0;
     loadUsers().catch(showError);

@@ -140,8 +140,11 @@ export async function startDemo(
     });
   }
   process.env.CONNECT_KEYS_CDN_URL = fake.keysUrl;
+  const days = opts.days ?? 30;
   const config = {
     ...config0,
+    // The demo's history is sent as webhooks dated in the past: keep their dates.
+    ingest: { ...config0.ingest, maxEventAgeMs: (days + 1) * 86_400_000 },
     port: opts.port ?? config0.port,
     hostWhitelist: "127.0.0.1",
     database: { kind: "pglite" as const, dataDir },
@@ -154,7 +157,6 @@ export async function startDemo(
 
   // A month of activity: a few busy people, many occasional ones, working hours, quiet weekends.
   const rand = seededRandom(7);
-  const days = opts.days ?? 30;
   const total = opts.events ?? 2500;
   const weights = users.map((_, i) => 1 / (i + 2) ** 0.9);
   const sum = weights.reduce((a, b) => a + b, 0);
