@@ -71,6 +71,28 @@ const UNSTORABLE: [string, (id: string) => NewEvent][] = [
 ];
 
 describe("writeEvents: one outcome per row", () => {
+  it("one bad row among 64 costs a logarithmic number of writes, not one per row", async () => {
+    const tag = `log${seq}`;
+    const batch = Array.from({ length: 64 }, (_, i) =>
+      i === 37 ? event(1, `${tag}-bad`, { type: 40_000 as never }) : event(1, `${tag}-${i}`),
+    );
+    let writes = 0;
+    const count = (q: { sql?: string }) => {
+      if (q.sql?.includes("json_to_recordset")) writes++;
+    };
+    db.on("query", count);
+    try {
+      const outcomes = await writeEvents(db, batch);
+      expect(outcomes.filter((o) => o !== null)).toHaveLength(1);
+      expect(outcomes[37]).toBeInstanceOf(UnstorableEventError);
+    } finally {
+      db.removeListener("query", count);
+    }
+    // The whole batch, then two halves per level down to the row: 1 + 2 * log2(64) = 13.
+    expect(writes).toBeLessThanOrEqual(13);
+    expect(await actorsLike(`${tag}-`)).toBe(63);
+  });
+
   it.each(UNSTORABLE)("%s fails its own row only, in a batch of two tenants", async (_n, bad) => {
     const tag = `w${seq}`;
     const good = Array.from({ length: 10 }, (_, i) => event(1 + (i % 2), `${tag}-good-${i}`));
@@ -132,8 +154,8 @@ describe("writeEvents: one outcome per row", () => {
     expect(outcomes[1]).toBeInstanceOf(UnstorableEventError);
   });
 
-  it("storage lost while rows are written one by one: written rows null, the rest its error", async () => {
-    // The batch fails on its bad row; the database then goes away after two single-row writes.
+  it("storage lost while halves are written: written rows null, the rest its error", async () => {
+    // The batch fails on its bad row; the database goes away once the bad row is isolated.
     let calls = 0;
     const down = Object.assign(new Error("Connection terminated unexpectedly"), {
       code: "ECONNRESET",
@@ -143,7 +165,7 @@ describe("writeEvents: one outcome per row", () => {
         if (prop === "transaction") {
           return (fn: never) => {
             calls++;
-            if (calls > 3) return Promise.reject(down);
+            if (calls > 4) return Promise.reject(down);
             return target.transaction(fn);
           };
         }
@@ -157,7 +179,8 @@ describe("writeEvents: one outcome per row", () => {
       event(2, "flaky-3"),
     ];
     const outcomes = await writeEvents(flaky, batch);
-    // Call 1: the batch. Calls 2-3: flaky-1 (stored), flaky-bad (its own error). Then down.
+    // 1: the batch; 2: [flaky-1, flaky-bad] fails; 3: flaky-1 stored; 4: flaky-bad its own
+    // error; 5: [flaky-2, flaky-3]: storage is down.
     expect(outcomes[0]).toBeNull();
     expect(outcomes[1]).toBeInstanceOf(UnstorableEventError);
     expect(outcomes[2]).toBe(down);
