@@ -31,7 +31,21 @@ export async function start(
     res.statusCode = 503;
     res.end();
   };
-  const server = http.createServer((req, res) => handler(req, res));
+  const drain = new HttpDrain();
+  const server = http.createServer(
+    {
+      // Defence against slow clients: a request must bring its headers within 20 s and all of
+      // itself within 30 s (checked every 5 s), or it is answered 408 and its connection closed.
+      headersTimeout: 20_000,
+      requestTimeout: 30_000,
+      connectionsCheckingInterval: 5_000,
+    },
+    (req, res) => {
+      drain.track(res);
+      handler(req, res);
+    },
+  );
+  // Longer than the load balancer's idle timeout, so that it closes idle connections first.
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -58,36 +72,118 @@ export async function start(
     clientFor: ctx.clientFor,
     stop() {
       stopping ??= (async () => {
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeIdleConnections();
-        });
+        const t0 = performance.now();
+        // Background jobs finish their run while the HTTP side drains; no new run starts.
+        const jobs = Promise.all([sealer?.stop(), privacy?.stop()]);
+        const outcome = await drain.close(server, config.shutdownGraceMs);
+        if (outcome.cut > 0) {
+          logger.warn(
+            { cut: outcome.cut, graceMs: config.shutdownGraceMs },
+            "shutdown: grace over, cut the connections of requests still in flight",
+          );
+        }
+        // Every webhook that reached the ingestor is committed (or refused) before the
+        // database closes: none answered 204 is lost, as 204 is only sent after the commit.
         await ctx.ingestor.drain();
-        await sealer?.stop();
-        await privacy?.stop();
+        await jobs;
         await db.destroy();
+        logger.info(
+          { ms: Math.round(performance.now() - t0), answeredWhileDraining: outcome.answered },
+          "shutdown: drained and closed",
+        );
       })();
       return stopping;
     },
   };
 }
 
+/**
+ * Closes an HTTP server under load, keep-alive clients included:
+ * - it stops listening at once (new connections are refused);
+ * - requests in flight, and any that arrive on connections already open, are answered
+ *   normally but with `Connection: close`, so each connection ends after its answer;
+ * - idle keep-alive connections are closed at once, and again as others become idle;
+ * - after `graceMs`, the connections left (stalled uploads, slow readers) are destroyed.
+ */
+export class HttpDrain {
+  private draining = false;
+  private answered = 0;
+  private readonly inFlight = new Set<http.ServerResponse>();
+
+  /** Call first thing in the request listener. */
+  track(res: http.ServerResponse): void {
+    this.inFlight.add(res);
+    res.once("close", () => this.inFlight.delete(res));
+    if (this.draining) {
+      this.answered++;
+      closeAfterAnswer(res);
+    }
+  }
+
+  /** Resolves once every connection is closed; `cut` counts requests whose answer was cut. */
+  async close(server: http.Server, graceMs: number): Promise<{ cut: number; answered: number }> {
+    this.draining = true;
+    this.answered += this.inFlight.size;
+    for (const res of this.inFlight) closeAfterAnswer(res);
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    // A connection whose answer was already on its way with keep-alive goes idle afterwards.
+    const sweeper = setInterval(() => server.closeIdleConnections(), 25);
+    let timer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), graceMs);
+    });
+    try {
+      let cut = 0;
+      if (await Promise.race([closed.then(() => false), graceOver])) {
+        cut = this.inFlight.size;
+        server.closeAllConnections();
+        await closed;
+      }
+      return { cut, answered: this.answered - cut };
+    } finally {
+      clearInterval(sweeper);
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** The connection closes once this answer is sent (if its headers are not out yet). */
+function closeAfterAnswer(res: http.ServerResponse): void {
+  if (res.headersSent) return;
+  res.shouldKeepAlive = false;
+  res.setHeader("Connection", "close");
+}
+
 async function main() {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
   const running = await start(config, logger);
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    process.once(signal, () => {
-      logger.info({ signal }, "shutting down");
-      running.stop().then(
-        () => process.exit(0),
-        (error) => {
-          logger.error({ err: error }, "shutdown failed");
-          process.exit(1);
-        },
-      );
-    });
-  }
+  let stopping = false;
+  const shutdown = (signal: NodeJS.Signals) => {
+    // `npm start` in a terminal: Ctrl-C reaches npm and the server, and npm forwards it too.
+    if (stopping) {
+      logger.info({ signal }, "shutdown already under way");
+      return;
+    }
+    stopping = true;
+    logger.info({ signal, graceMs: config.shutdownGraceMs }, "shutting down: draining");
+    // The grace bounds the HTTP side; this bounds the rest (storing what is queued, closing).
+    // Not unref'd: a drain stuck on a promise nothing will settle must not pass for success.
+    const bound = config.shutdownGraceMs + 20_000;
+    setTimeout(() => {
+      logger.error({ ms: bound }, "shutdown did not finish in time");
+      process.exit(1);
+    }, bound);
+    running.stop().then(
+      () => process.exit(0),
+      (error) => {
+        logger.error({ err: error }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, shutdown);
 }
 
 if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {

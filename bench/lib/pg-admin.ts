@@ -25,6 +25,15 @@ async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>)
   }
 }
 
+/** One statement on the database at `url`, on a connection of its own. */
+export function queryDatabase<R extends pg.QueryResultRow = Record<string, unknown>>(
+  url: string,
+  sql: string,
+  params?: unknown[],
+): Promise<R[]> {
+  return withClient(url, async (c) => (await c.query<R>(sql, params)).rows);
+}
+
 export async function createBenchDatabase(adminUrl: string): Promise<BenchDatabase> {
   const name = `ar_bench_${randomBytes(5).toString("hex")}`;
   await withClient(adminUrl, (c) => c.query(`CREATE DATABASE ${name}`));

@@ -53,10 +53,16 @@ export function eventNames(): string[] {
 
 /**
  * `count` realistic webhook bodies: 2,000 users, 300 spaces (SP1..SP300), 20,000 pieces of
- * content (each of one kind, in one space, with a stable title), timestamps over the last 30
- * days. Users and content are skewed (some are much busier than others), like real usage.
+ * content (each of one kind, in one space, with a stable title), timestamps over the last
+ * `spreadMs` (default 30 days). Users and content are skewed (some are much busier than
+ * others), like real usage.
  */
-export function generateRequests(count: number, seed: number, now = Date.now()): BenchRequest[] {
+export function generateRequests(
+  count: number,
+  seed: number,
+  now = Date.now(),
+  spreadMs = 30 * DAY_MS,
+): BenchRequest[] {
   const total = EVENT_MIX.reduce((sum, [, percent]) => sum + percent, 0);
   for (const [event] of EVENT_MIX) {
     if (!webhookByEvent(event)) throw new Error(`${event} is not a webhook the app subscribes to`);
@@ -85,7 +91,7 @@ export function generateRequests(count: number, seed: number, now = Date.now()):
       spaceKey,
       contentId,
       title: event === "space_updated" ? `Space ${spaceKey}` : `${prefix} ${contentId}`,
-      timestamp: now - Math.floor(random() * 30 * DAY_MS),
+      timestamp: now - Math.floor(random() * spreadMs),
       baseUrl: "https://bench.atlassian.net/wiki",
     });
     const bytes = Buffer.from(JSON.stringify(body));
