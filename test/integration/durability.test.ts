@@ -82,6 +82,10 @@ describe(`durability (${BACKEND}): what was acknowledged survives a SIGKILL`, ()
         .select<{ content_key: string }[]>("c.content_key");
       const stored = new Set(rows.map((r) => r.content_key));
       const lost = [...acknowledged].filter((id) => !stored.has(id));
+      const storedOfSent = [...acknowledged].filter((id) => stored.has(id)).length;
+      console.log(
+        `SIGKILL durability (${BACKEND}): acknowledged ${acknowledged.size}, of them stored ${storedOfSent}, lost ${lost.length}; ${stored.size - 1} events stored in all (unacknowledged ones may be)`,
+      );
       expect(lost).toEqual([]);
       expect(stored.has("42")).toBe(true);
     } finally {
