@@ -39,22 +39,31 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
 
 /** Keys whose values are secrets, in any notation. */
 const SECRET_KEY = String.raw`(?:sharedSecret|shared_secret|clientSecret|client_secret|secret|password|passwd|privateKey|private_key|accessToken|access_token|refreshToken|refresh_token|jwt|acpt|token)`;
-/** `key` then any quoting (plain, escaped, percent-encoded) and `:` or `=`, then the value. */
+/**
+ * `key`, any quoting (plain, escaped, percent-encoded), a separator (`:`, `=`, `=>`), any
+ * quoting again, then the value.
+ */
 const KEY_VALUE = new RegExp(
-  String.raw`((?<![A-Za-z])${SECRET_KEY}(?:\\*["']|%22|%27)?\s*(?::|=|%3A|%3D)\s*(?:\\*["']|%22|%27)?)(?!\[redacted)[^\s"'&\\,;}\]]+`,
+  String.raw`((?<![A-Za-z])${SECRET_KEY}(?:\\*["']|%22|%27|&quot;|\\u0022)?\s*(?:=>|:|=|%3A|%3D)\s*(?:\\*["']|%22|%27|&quot;|\\u0022)?)(?!\[redacted)[^\s"'&\\,;}\]]{4,}`,
   "gi",
 );
-/** A JWT (header and claims are base64url JSON: they start with "ey"), whole or in part. */
-const JWT_TEXT = /\bey[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}(?:\.[A-Za-z0-9_-]*)?/g;
-/** Credentials after an auth scheme, e.g. in a copied header. */
-const AUTH_SCHEME = /\b(JWT|Bearer|Basic)(\s+|%20|\+)(?!\[redacted)[^\s"'\\,;]+/g;
+/** A `["key", "value"]` pair (entries of a Map or URLSearchParams, as JSON). */
+const KEY_PAIR = new RegExp(String.raw`(\[\s*["']${SECRET_KEY}["']\s*,\s*["'])[^"']+`, "gi");
+/**
+ * A JWT, whole or its signed part: header and claims are base64url JSON objects, so both
+ * start with "eyJ" (which keeps host names such as eyeglasses.atlassian.net out).
+ */
+const JWT_TEXT = /\beyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}(?:\.[A-Za-z0-9_-]*)?/g;
+/** Credentials after an auth scheme, e.g. in a copied header (long, token-shaped only). */
+const AUTH_SCHEME = /\b(Bearer|Basic)(\s+|%20|\+)(?!\[redacted)[A-Za-z0-9._~+/=-]{16,}/g;
 
 /** Strips secrets and tokens from text, in every form seen from the libraries this app uses. */
 export function scrub(text: string): string {
   return text
     .replace(JWT_TEXT, "[redacted-jwt]")
     .replace(AUTH_SCHEME, "$1$2[redacted]")
-    .replace(KEY_VALUE, "$1[redacted]");
+    .replace(KEY_VALUE, "$1[redacted]")
+    .replace(KEY_PAIR, "$1[redacted]");
 }
 
 /** An error as a short object: its class, code, first line of message and a few stack frames. */

@@ -11,8 +11,6 @@ export const DESCRIPTOR_PATH = path.join(ROOT_DIR, "atlassian-connect.json");
 export interface Addon {
   /** Verifies a Confluence-signed request (HS256 with the tenant's secret, `qsh` checked). */
   authenticate(): RequestHandler;
-  /** Verifies a context token from `AP.context.getToken()` (no `qsh`). */
-  checkValidToken(): RequestHandler;
   /** Verifies a signed lifecycle call (RS256 key from Atlassian's key server). */
   authenticateInstall(): RequestHandler;
   /** The install checks: host allow-list, client key, then authenticateInstall(). */
@@ -44,6 +42,8 @@ export function setupConnect(
     expressErrorHandling: true,
     watch: false,
     validateDescriptor: false,
+    // The app mounts /installed itself (src/connect/lifecycle-router.ts): replay protection.
+    setupInstallRoute: false,
     whitelist: config.hostWhitelist ?? "*.atlassian.net",
     maxTokenAge: 15 * 60,
   };

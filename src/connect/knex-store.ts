@@ -1,3 +1,4 @@
+import { LRUCache } from "lru-cache";
 import type { Db } from "../db/knex.js";
 
 /** What Confluence sends in the signed `installed` lifecycle call (the fields the app reads). */
@@ -41,7 +42,14 @@ export function redactClientInfo(info: ClientInfo): Record<string, unknown> {
  * Interface: https://bitbucket.org/atlassian/atlassian-connect-express (lib/store).
  */
 export class KnexStore {
-  private readonly cache = new Map<string, { tenant: Tenant | null; expires: number }>();
+  /**
+   * Bounded: the client key looked up comes from claims not yet verified, so a flood of forged
+   * keys must not grow memory (least recently used entries go first).
+   */
+  private readonly cache = new LRUCache<string, { tenant: Tenant | null }>({
+    max: 10_000,
+    ttl: CACHE_TTL_MS,
+  });
 
   constructor(private readonly db: Db) {}
 
@@ -51,8 +59,9 @@ export class KnexStore {
 
   /** The installed tenant for a client key, or null (unknown or uninstalled). */
   async getTenant(clientKey: string): Promise<Tenant | null> {
+    if (clientKey === "" || clientKey.length > 255) return null;
     const hit = this.cache.get(clientKey);
-    if (hit && hit.expires > Date.now()) return hit.tenant;
+    if (hit) return hit.tenant;
     const row = await this.db<TenantRow>("tenant")
       .where({ client_key: clientKey })
       .first("id", "client_key", "base_url", "client_info", "uninstalled_at");
@@ -65,7 +74,7 @@ export class KnexStore {
             clientInfo: row.client_info,
           }
         : null;
-    this.cache.set(clientKey, { tenant, expires: Date.now() + CACHE_TTL_MS });
+    this.cache.set(clientKey, { tenant });
     return tenant;
   }
 

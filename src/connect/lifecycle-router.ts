@@ -64,8 +64,13 @@ export function lifecycleRouter(deps: { addon: Addon; store: KnexStore; db: Db; 
 
 /** Longest lifetime accepted for a lifecycle token (Confluence signs them for 3 minutes). */
 export const MAX_TOKEN_TTL_S = 10 * 60;
-/** A key id as the key servers use them (UUID-like); nothing that changes the key URL. */
-const KEY_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const CLOCK_SKEW_MARGIN_MS = 10 * 60 * 1000;
+/**
+ * A key id as the key servers use them (a UUID, or ASAP's `issuer/key`): path segments of
+ * letters, digits, `. _ -`; nothing that leaves the key server's folder or changes the URL
+ * (no `..`, no empty segment, no `%`, `?`, `#`).
+ */
+const KEY_ID = /^[A-Za-z0-9_-][A-Za-z0-9._-]*(?:\/[A-Za-z0-9_-][A-Za-z0-9._-]*)*$/;
 
 interface LifecycleLocals {
   tokenHash: Buffer;
@@ -80,7 +85,7 @@ function checkToken(req: Request, res: Response, next: NextFunction): void {
     return next(unauthenticated("Lifecycle calls must carry an RS256 JWT signed by Atlassian."));
   }
   const { kid } = decoded.header;
-  if (typeof kid !== "string" || !KEY_ID.test(kid) || kid.includes("..")) {
+  if (typeof kid !== "string" || kid.length > 256 || !KEY_ID.test(kid) || kid.includes("..")) {
     return next(unauthenticated("The token's key id is not a key id."));
   }
   const { exp } = decoded.claims;
@@ -92,8 +97,15 @@ function checkToken(req: Request, res: Response, next: NextFunction): void {
   if (exp > now + MAX_TOKEN_TTL_S) {
     return next(unauthenticated("The token expires too far ahead to be a lifecycle token."));
   }
+  // The signature's base64url text is malleable (a decoder ignores the unused low bits of its
+  // last character): one token has several spellings that all verify. Only the canonical one
+  // is accepted, and a token is remembered by what was signed (header and claims).
+  const [header = "", claims = "", signature = ""] = found.token.split(".");
+  if (Buffer.from(signature, "base64url").toString("base64url") !== signature) {
+    return next(unauthenticated("The token's signature is not in canonical form."));
+  }
   const locals: LifecycleLocals = {
-    tokenHash: createHash("sha256").update(found.token).digest(),
+    tokenHash: createHash("sha256").update(`${header}.${claims}`).digest(),
     tokenExp: exp,
   };
   Object.assign(res.locals, locals);
@@ -103,8 +115,11 @@ function checkToken(req: Request, res: Response, next: NextFunction): void {
 /** Refuses a token already used; remembers this one until it expires. */
 async function consumeToken(trx: Db, res: Response): Promise<void> {
   const { tokenHash, tokenExp } = res.locals as unknown as LifecycleLocals;
+  // Kept a margin past `exp`, so an instance whose clock runs behind cannot accept a replay.
   const now = new Date();
-  await trx.raw("DELETE FROM lifecycle_token WHERE expires_at < ?", [now]);
+  await trx.raw("DELETE FROM lifecycle_token WHERE expires_at < ?", [
+    new Date(now.getTime() - CLOCK_SKEW_MARGIN_MS),
+  ]);
   const inserted = await trx.raw(
     `INSERT INTO lifecycle_token (token_hash, expires_at) VALUES (?, ?)
      ON CONFLICT (token_hash) DO NOTHING RETURNING 1`,

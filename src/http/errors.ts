@@ -1,4 +1,5 @@
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from "express";
+import { ConfluenceError } from "../confluence/client.js";
 import type { Logger } from "../log.js";
 
 /** An error whose status and code are safe to show the caller. */
@@ -31,6 +32,8 @@ interface Classified {
   message: string;
   /** Unexpected: log in full at error level. */
   unexpected?: boolean;
+  /** A 4xx whose cause the log should keep (bounded), e.g. the database's reason. */
+  logCause?: boolean;
 }
 
 const UNAVAILABLE_CODES = new Set([
@@ -57,8 +60,23 @@ export function isStorageUnavailable(error: unknown): boolean {
 function classify(error: unknown): Classified {
   if (error instanceof HttpError)
     return { status: error.status, code: error.code, message: error.message };
+  // Confluence failing the app is never the caller's 4xx (a 401 there would read "reload").
+  if (error instanceof ConfluenceError) {
+    return {
+      status: 503,
+      code: "confluence_unavailable",
+      message: "Confluence did not answer as expected; try again in a moment.",
+      logCause: true,
+    };
+  }
   if (typeof error === "object" && error !== null) {
-    const e = error as { type?: unknown; status?: unknown; code?: unknown; message?: unknown };
+    const e = error as {
+      type?: unknown;
+      status?: unknown;
+      code?: unknown;
+      message?: unknown;
+      expose?: unknown;
+    };
     // body-parser
     if (e.type === "entity.too.large") {
       return {
@@ -72,7 +90,12 @@ function classify(error: unknown): Classified {
     }
     // Express and body-parser (http-errors): a 4xx the request caused, e.g. a path parameter
     // that is not valid percent-encoding, an unsupported Content-Encoding, a body cut short.
-    if (typeof e.status === "number" && e.status >= 400 && e.status < 500) {
+    if (
+      (e.expose === true || typeof e.type === "string" || error instanceof URIError) &&
+      typeof e.status === "number" &&
+      e.status >= 400 &&
+      e.status < 500
+    ) {
       const text = typeof e.message === "string" ? e.message.slice(0, 200) : "";
       return { status: e.status, code: "bad_request", message: text || "Bad request" };
     }
@@ -83,6 +106,7 @@ function classify(error: unknown): Classified {
         status: 400,
         code: "invalid_input",
         message: "The request holds a value that cannot be stored or compared.",
+        logCause: true,
       };
     }
     // zlib: a body that claims an encoding it does not have.
@@ -135,6 +159,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     const line = { method: req.method, path: req.path, status: c.status, code: c.code };
     if (c.unexpected) logger.error({ ...line, err: error }, "request failed");
     else if (c.status >= 500) logger.error({ ...line, err: error }, c.message);
+    else if (c.logCause) logger.warn({ ...line, err: error }, c.message);
     else logger.warn(line, c.message);
     if (res.headersSent) return;
     // A page loaded in Confluence's iframe gets a page a person can read, not JSON.

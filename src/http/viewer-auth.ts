@@ -14,6 +14,8 @@ export interface Viewer {
 const HEADER_ONLY: readonly TokenSlot[] = ["authorization"];
 /** Download links cannot set headers: they carry the token in the URL, and nothing else does. */
 const DOWNLOAD: readonly TokenSlot[] = ["authorization", "query.jwt"];
+/** The API's downloads (paths under /api). */
+const DOWNLOAD_PATHS = new Set(["/reports/users.csv"]);
 /** Account ids are opaque; refuse only what no id holds (control characters, odd lengths). */
 const ACCOUNT_ID = /^[^\u0000-\u001f\u007f]{1,128}$/u;
 
@@ -30,7 +32,7 @@ const ACCOUNT_ID = /^[^\u0000-\u001f\u007f]{1,128}$/u;
  */
 export function viewerAuth(addon: Addon, store: KnexStore): RequestHandler {
   return asyncHandler(async (req: Request, res: Response, next: NextFunction) => {
-    const found = singleToken(req, req.path.endsWith(".csv") ? DOWNLOAD : HEADER_ONLY);
+    const found = singleToken(req, DOWNLOAD_PATHS.has(req.path) ? DOWNLOAD : HEADER_ONLY);
     if ("problem" in found) throw unauthenticated(found.problem);
     res.locals.viewer = await verifyViewerToken(found.token, addon.descriptor.key, store);
     next();

@@ -184,6 +184,12 @@ describe("token matrix: every route refuses every wrong or misplaced token", () 
       expect(csv.status).toBe(200);
       const json = await send(t, { method: "GET", path: `/api/reports/users?jwt=${token}` });
       expect(json.status).toBe(401);
+      // Not any path that happens to end in .csv.
+      const lookalike = await send(t, {
+        method: "GET",
+        path: `/api/reports/users/${ADMIN}.csv?jwt=${token}`,
+      });
+      expect(lookalike.status).toBe(401);
     });
 
     it("a token in the body of PUT /api/settings is refused", async () => {

@@ -72,3 +72,30 @@ describe("log scrubbing: no secret or token in any form", () => {
     expect(JSON.parse(lines[0] ?? "{}").err.code).toBe("22P05");
   });
 });
+
+describe("log scrubbing keeps what is needed to diagnose", () => {
+  it.each([
+    "JWT claim did not contain the issuer (iss) claim",
+    "JWT token can only appear in either query parameter or request body.",
+    "Basic plan selected",
+    "Saved tenant https://eyeglasses-online.atlassian.net/wiki",
+    '{"msg":"webhook stored","code":"invalid_token","tokenCount":3}',
+  ])("leaves %s as it is", (text) => {
+    expect(scrub(text)).toBe(text);
+  });
+
+  it.each([
+    [
+      "a Map as Node prints it",
+      `Map(1) { 'sharedSecret' => '${"s3cr3t-Value_0123456789abcdef"}' }`,
+    ],
+    ["a key/value pair array", JSON.stringify([["sharedSecret", "s3cr3t-Value_0123456789abcdef"]])],
+    ["HTML-escaped JSON", `{&quot;sharedSecret&quot;:&quot;s3cr3t-Value_0123456789abcdef&quot;}`],
+    [
+      "\\u0022-escaped JSON",
+      String.raw`{\u0022sharedSecret\u0022:\u0022s3cr3t-Value_0123456789abcdef\u0022}`,
+    ],
+  ])("scrubs %s", (_form, text) => {
+    expect(scrub(text)).not.toContain("s3cr3t-Value_0123456789abcdef");
+  });
+});
