@@ -92,8 +92,9 @@ export async function createApp(deps: {
     "/webhooks",
     webhookRouter({ authenticate: addon.authenticate(), store, ingestor, logger, policies }),
   );
-  app.use(express.json({ limit: "1mb" }));
+  // Lifecycle calls check their token's shape before reading their (small) body.
   app.use(lifecycleRouter({ addon, store, db, logger }));
+  app.use(express.json({ limit: "1mb" }));
   const clientFor = (tenant: Tenant) =>
     new ConfluenceClient(addon.httpClient({ clientKey: tenant.clientKey }) as HostClient, logger);
   const authorise = makeAuthorise(new Permissions(), clientFor, logger);

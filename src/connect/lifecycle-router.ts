@@ -29,6 +29,7 @@ export function lifecycleRouter(deps: { addon: Addon; store: KnexStore; db: Db; 
   router.post(
     "/installed",
     checkToken,
+    lifecycleJson,
     validateBody(installBody),
     addon.verifyInstallation(),
     asyncHandler(async (_req, res) => {
@@ -46,6 +47,7 @@ export function lifecycleRouter(deps: { addon: Addon; store: KnexStore; db: Db; 
   router.post(
     "/uninstalled",
     checkToken,
+    lifecycleJson,
     validateBody(uninstallBody),
     addon.authenticateInstall(),
     asyncHandler(async (_req, res) => {
@@ -61,6 +63,9 @@ export function lifecycleRouter(deps: { addon: Addon; store: KnexStore; db: Db; 
   );
   return router;
 }
+
+/** An install body is a few hundred bytes: read only after the token's shape is checked. */
+const lifecycleJson = express.json({ limit: "64kb" });
 
 /** Longest lifetime accepted for a lifecycle token (Confluence signs them for 3 minutes). */
 export const MAX_TOKEN_TTL_S = 10 * 60;

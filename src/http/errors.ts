@@ -82,7 +82,7 @@ function classify(error: unknown): Classified {
       return {
         status: 413,
         code: "payload_too_large",
-        message: "The request body is larger than 1 MB.",
+        message: "The request body is too large.",
       };
     }
     if (e.type === "entity.parse.failed") {

@@ -1,3 +1,4 @@
+import http from "node:http";
 import { randomBytes } from "node:crypto";
 import * as jwt from "atlassian-jwt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -144,6 +145,30 @@ describe("lifecycle under attack: replayed, long-lived and odd tokens", () => {
         [],
       );
     }
+  });
+
+  it("when an unsigned install announces a large body and never sends it, then it is refused at once", async () => {
+    const started = Date.now();
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = http.request(`${t.url}/installed`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "content-length": String(900_000) },
+      });
+      req.on("response", (res) => {
+        resolve(res.statusCode ?? 0);
+        req.destroy();
+      });
+      req.on("error", reject);
+      req.write("{");
+    });
+    expect(status).toBe(401);
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it("when a signed install body is larger than an install can be, then it is a 413", async () => {
+    const token = t.fake.lifecycleToken(t.url, "/installed");
+    const body = { ...t.fake.installPayload(), description: "x".repeat(100_000) };
+    expect((await lifecycle(t, "/installed", body, token)).status).toBe(413);
   });
 
   it("when a token sits anywhere but the Authorization header, then the install is refused", async () => {
