@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { isCleanText, MAX_ACCOUNT_ID } from "../text/identifier.js";
 
 /**
  * What the app keeps of a webhook body. Confluence's payloads come in several shapes
@@ -27,15 +28,9 @@ export class PayloadError extends Error {
   }
 }
 
-const MAX_ID = 128;
+const MAX_ID = MAX_ACCOUNT_ID;
 const MAX_KEY = 255;
 const MAX_TITLE = 1000;
-
-/**
- * C0 and C1 control characters (NUL included) and DEL: no Confluence identifier holds one,
- * and PostgreSQL text cannot hold NUL at all.
- */
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 /**
  * What makes a string storable, and what is done when it is not (issue 8: one unstorable
@@ -49,7 +44,7 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
  *   ones. Confluence's own identifiers never hold such characters.
  */
 function unstorableIdentifier(value: string): boolean {
-  return CONTROL.test(value) || !value.isWellFormed();
+  return !isCleanText(value);
 }
 
 const bodySchema = z.looseObject({

@@ -3,6 +3,7 @@ import type { NextFunction, Request, RequestHandler, Response } from "express";
 import type { Addon } from "../connect/addon.js";
 import { decodeUnverified, nowSeconds } from "../connect/jwt.js";
 import type { KnexStore, Tenant } from "../connect/knex-store.js";
+import { isCleanText, MAX_ACCOUNT_ID } from "../text/identifier.js";
 import { asyncHandler, HttpError } from "./errors.js";
 import { singleToken, type TokenSlot } from "./token-slots.js";
 
@@ -16,8 +17,6 @@ const HEADER_ONLY: readonly TokenSlot[] = ["authorization"];
 const DOWNLOAD: readonly TokenSlot[] = ["authorization", "query.jwt"];
 /** The API's downloads (paths under /api). */
 const DOWNLOAD_PATHS = new Set(["/reports/users.csv"]);
-/** Account ids are opaque; refuse only what no id holds (control characters, odd lengths). */
-const ACCOUNT_ID = /^[^\u0000-\u001f\u007f]{1,128}$/u;
 
 /**
  * Authenticates the app's own API calls. Exactly one token, in exactly one slot:
@@ -64,7 +63,12 @@ async function verifyViewerToken(token: string, appKey: string, store: KnexStore
     throw unauthenticated("The token has expired; reload the page.");
   }
   const accountId = claims.sub;
-  if (typeof accountId !== "string" || !accountId.isWellFormed() || !ACCOUNT_ID.test(accountId)) {
+  if (
+    typeof accountId !== "string" ||
+    accountId === "" ||
+    accountId.length > MAX_ACCOUNT_ID ||
+    !isCleanText(accountId)
+  ) {
     throw unauthenticated("The token names no user.");
   }
   return { tenant, accountId };

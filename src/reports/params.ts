@@ -1,5 +1,6 @@
 import { DateTime } from "luxon";
 import { z } from "zod";
+import { CLEAN_TEXT_RULE, isCleanText, MAX_ACCOUNT_ID } from "../text/identifier.js";
 import { GROUP_ID, GROUP_ID_RULE, SPACE_KEY, SPACE_KEY_RULE } from "../confluence/keys.js";
 import { EVENT_TYPE_NAMES } from "../events/types.js";
 import { HttpError } from "../http/errors.js";
@@ -35,9 +36,6 @@ const isoDate = z
   .regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date as YYYY-MM-DD")
   .refine((d) => DateTime.fromISO(d, { zone: "UTC" }).isValid, "is not a calendar date");
 
-/** C0 control characters (NUL included) and DEL: never part of a name, key or search. */
-const CONTROL = /[\u0000-\u001f\u007f]/;
-
 /**
  * The one schema for identifier and free-text parameters (account ids, space keys, group
  * ids, searches, zones): a string of bounded length without control characters (PostgreSQL
@@ -48,8 +46,7 @@ const text = (max: number, opts: { allowEmpty?: boolean } = {}) =>
     .string()
     .min(opts.allowEmpty ? 0 : 1, "must not be empty")
     .max(max, `must be at most ${max} characters`)
-    .refine((s) => !CONTROL.test(s), "must not contain control characters (U+0000-U+001F, U+007F)")
-    .refine((s) => s.isWellFormed(), "must be well-formed Unicode text");
+    .refine(isCleanText, CLEAN_TEXT_RULE);
 
 /** A repeated query parameter (?a=1&a=2) counts as its last value. */
 const single = <T extends z.ZodType>(schema: T) =>
@@ -78,16 +75,14 @@ const users = z.object({
   inactiveGroup: single(text(200).regex(GROUP_ID, GROUP_ID_RULE).optional()),
 });
 
-const ACCOUNT_ID_MAX = 128;
-
 const withAccount = z.object({
   ...commonShape,
-  accountId: single(text(ACCOUNT_ID_MAX).optional()),
+  accountId: single(text(MAX_ACCOUNT_ID).optional()),
 });
 
 const userActivity = z.object({
   ...commonShape,
-  accountId: text(ACCOUNT_ID_MAX),
+  accountId: text(MAX_ACCOUNT_ID),
 });
 
 export interface CommonParams {

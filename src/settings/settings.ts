@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { isCleanText, MAX_ACCOUNT_ID } from "../text/identifier.js";
 import { GROUP_ID, GROUP_ID_RULE, SPACE_KEY, SPACE_KEY_RULE } from "../confluence/keys.js";
 import type { Db } from "../db/knex.js";
 import { HttpError } from "../http/errors.js";
@@ -9,17 +10,7 @@ import { HttpError } from "../http/errors.js";
  */
 export const settingsSchema = z.strictObject({
   excludedUsers: z
-    .array(
-      z
-        .string()
-        .trim()
-        .min(1)
-        .max(128)
-        .refine(
-          (s) => s.isWellFormed() && !/[\u0000-\u001f\u007f]/.test(s),
-          "is not an account id",
-        ),
-    )
+    .array(z.string().trim().min(1).max(MAX_ACCOUNT_ID).refine(isCleanText, "is not an account id"))
     .max(1000),
   excludedGroups: z.array(z.string().trim().regex(GROUP_ID, GROUP_ID_RULE)).max(200),
   excludedSpaces: z.array(z.string().trim().regex(SPACE_KEY, SPACE_KEY_RULE)).max(1000),
