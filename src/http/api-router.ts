@@ -1,5 +1,5 @@
 import { stringify } from "csv-stringify";
-import express, { type ErrorRequestHandler, type Response } from "express";
+import express, { type Response } from "express";
 import type { ConfluenceClient } from "../confluence/client.js";
 import { refreshGroupMembers } from "../confluence/groups.js";
 import type { Db } from "../db/knex.js";
@@ -170,23 +170,10 @@ export function apiRouter(deps: Deps): express.Router {
     }),
   );
 
-  router.use(badPathEncoding);
   return router;
 }
 
 type Viewer = Parameters<Authorise>[0];
-
-/**
- * A path parameter that is not percent-encoded UTF-8 (say `%ED%A0%80`, a lone surrogate):
- * Express cannot decode it and passes a URIError on; it is the caller's mistake (400).
- */
-const badPathEncoding: ErrorRequestHandler = (error, _req, _res, next) => {
-  if (error instanceof URIError) {
-    next(new HttpError(400, "invalid_parameter", "the path is not percent-encoded UTF-8 text"));
-    return;
-  }
-  next(error);
-};
 
 /** Streams the users report as CSV: exactly the product's header, formula cells neutralised. */
 function sendCsv(

@@ -69,6 +69,15 @@ function classify(error: unknown): Classified {
       logCause: true,
     };
   }
+  // A path parameter that is not percent-encoded UTF-8 (say `%ED%A0%80`): Express cannot
+  // decode it and passes a URIError on; the caller's mistake, on every route.
+  if (error instanceof URIError) {
+    return {
+      status: 400,
+      code: "invalid_parameter",
+      message: "The path is not percent-encoded UTF-8 text.",
+    };
+  }
   if (typeof error === "object" && error !== null) {
     const e = error as {
       type?: unknown;
@@ -91,7 +100,7 @@ function classify(error: unknown): Classified {
     // Express and body-parser (http-errors): a 4xx the request caused, e.g. a path parameter
     // that is not valid percent-encoding, an unsupported Content-Encoding, a body cut short.
     if (
-      (e.expose === true || typeof e.type === "string" || error instanceof URIError) &&
+      (e.expose === true || typeof e.type === "string") &&
       typeof e.status === "number" &&
       e.status >= 400 &&
       e.status < 500
