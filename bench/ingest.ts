@@ -17,6 +17,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { FakeConfluence } from "../src/dev/fake-confluence.js";
 import { webhookPath } from "../src/events/types.js";
+import { cleanupOnExit } from "./lib/cleanup.js";
 import { type AppProcess, startApp } from "./lib/app-process.js";
 import { type CpuSnapshot, cpuDelta, cpuSnapshot, machineCpuSeconds } from "./lib/cpu.js";
 import { keepAliveAgent, type LoadResult, runLoad, TokenCache } from "./lib/load.js";
@@ -77,31 +78,7 @@ interface Target {
 
 // ---- cleanup, on success, failure and signals ----
 
-const cleanups: (() => Promise<void>)[] = [];
-/** Stops the load first, so that the apps under test can shut down at once. */
-const abort = new AbortController();
-const agents: ReturnType<typeof keepAliveAgent>[] = [];
-let cleaning: Promise<void> | undefined;
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    abort.abort();
-    for (const agent of agents) agent.destroy();
-    for (const fn of cleanups.reverse()) {
-      try {
-        await fn();
-      } catch (error) {
-        console.error(`cleanup: ${error instanceof Error ? error.message : String(error)}`);
-      }
-    }
-  })();
-  return cleaning;
-}
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => {
-    console.error(`\n${signal}: cleaning up`);
-    cleanup().finally(() => process.exit(130));
-  });
-}
+const cleanup = cleanupOnExit();
 
 // ---- the benchmark ----
 
@@ -136,9 +113,9 @@ async function measure(
     requests,
     concurrency: settings.concurrency,
     tokens,
-    signal: abort.signal,
+    signal: cleanup.signal,
   });
-  if (abort.signal.aborted) throw new Error("aborted");
+  if (cleanup.signal.aborted) throw new Error("aborted");
   const cpu = cpuDelta(before, cpuSnapshot(target.app.pid));
   const commits = (await db.nextXid()) - xidBefore;
   target.acknowledged += result.ok;
@@ -200,10 +177,10 @@ async function main(): Promise<number> {
   );
 
   const fake = await new FakeConfluence().start();
-  cleanups.push(() => fake.stop());
+  cleanup.add(() => fake.stop());
 
   const db: BenchDatabase = await createBenchDatabase(settings.adminUrl);
-  cleanups.push(() => db.drop());
+  cleanup.add(() => db.drop());
   console.log(`database: ${db.name}`);
 
   const baseEnv = {
@@ -231,9 +208,9 @@ async function main(): Promise<number> {
         WEBHOOK_MAX_EVENT_AGE_H: String(31 * 24),
       },
     });
-    cleanups.push(() => app.stop());
+    cleanup.add(() => app.stop());
     const agent = keepAliveAgent(concurrency);
-    agents.push(agent);
+    cleanup.add(() => agent.destroy());
     const installed = await fake.install(app.url);
     if (installed.status !== 204) {
       throw new Error(`${name}: install answered ${installed.status}: ${installed.body}`);
@@ -365,14 +342,14 @@ async function main(): Promise<number> {
 
 main().then(
   async (code) => {
-    await cleanup();
+    await cleanup.run();
     process.exit(code);
   },
   async (error: unknown) => {
-    if (!abort.signal.aborted) {
+    if (!cleanup.signal.aborted) {
       console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
     }
-    await cleanup();
+    await cleanup.run();
     process.exit(1);
   },
 );

@@ -25,6 +25,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { FakeConfluence } from "../src/dev/fake-confluence.js";
 import { webhookPath } from "../src/events/types.js";
+import { cleanupOnExit } from "./lib/cleanup.js";
 import { type AppProcess, startApp } from "./lib/app-process.js";
 import { cpuDelta, cpuSnapshot, machineCpuSeconds } from "./lib/cpu.js";
 import { keepAliveAgent, runLoad, TokenCache } from "./lib/load.js";
@@ -80,28 +81,7 @@ const ZONES = ["UTC", "America/New_York", "Europe/Berlin", "Asia/Kolkata"];
 
 // ---- cleanup, on success, failure and signals ----
 
-const cleanups: (() => Promise<void>)[] = [];
-const abort = new AbortController();
-let cleaning: Promise<void> | undefined;
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    abort.abort();
-    for (const fn of cleanups.reverse()) {
-      try {
-        await fn();
-      } catch (error) {
-        console.error(`cleanup: ${error instanceof Error ? error.message : String(error)}`);
-      }
-    }
-  })();
-  return cleaning;
-}
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => {
-    console.error(`\n${signal}: cleaning up`);
-    cleanup().finally(() => process.exit(130));
-  });
-}
+const cleanup = cleanupOnExit();
 
 // ---- the workload ----
 
@@ -241,13 +221,13 @@ async function main(): Promise<number> {
   const fakes = [new FakeConfluence(), new FakeConfluence()];
   for (const fake of fakes) {
     await fake.start();
-    cleanups.push(() => fake.stop());
+    cleanup.add(() => fake.stop());
     fake.users.set(ADMIN, { accountId: ADMIN, displayName: "Bench Admin", admin: true });
   }
   const keysUrl = fakes[0]?.keysUrl as string; // one key server serves every fake's keys
 
   const db: BenchDatabase = await createBenchDatabase(settings.adminUrl);
-  cleanups.push(() => db.drop());
+  cleanup.add(() => db.drop());
 
   const app: AppProcess = await startApp({
     name: "app",
@@ -262,7 +242,7 @@ async function main(): Promise<number> {
       WEBHOOK_MAX_EVENT_AGE_H: String(31 * 24),
     },
   });
-  cleanups.push(() => app.stop());
+  cleanup.add(() => app.stop());
   for (const fake of fakes) {
     const installed = await fake.install(app.url);
     if (installed.status !== 204) {
@@ -283,7 +263,7 @@ async function main(): Promise<number> {
   // History: 30 days of events per site, through the webhook endpoint (stored and acknowledged).
   let acknowledged = 0;
   const seedAgent = keepAliveAgent(32);
-  cleanups.push(async () => seedAgent.destroy());
+  cleanup.add(async () => seedAgent.destroy());
   const seedStart = performance.now();
   for (const [i, site] of sites.entries()) {
     const seeded = await runLoad({
@@ -293,7 +273,7 @@ async function main(): Promise<number> {
       requests: generateRequests(seedEvents, 100 + i),
       concurrency: 32,
       tokens: site.webhookTokens,
-      signal: abort.signal,
+      signal: cleanup.signal,
     });
     acknowledged += seeded.ok;
     if (seeded.errors.size > 0) {
@@ -344,7 +324,7 @@ async function main(): Promise<number> {
   const live = generateRequests(50_000, 7, Date.now(), 10 * MINUTE);
   const next = mixedRequests(sites, live, 11);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64, maxFreeSockets: 64 });
-  cleanups.push(async () => agent.destroy());
+  cleanup.add(async () => agent.destroy());
   const drive = async (rate: number, ms: number) => {
     const result = await runOpenLoop({
       host: "127.0.0.1",
@@ -354,9 +334,9 @@ async function main(): Promise<number> {
       durationMs: ms,
       next,
       maxOutstanding: 2000,
-      signal: abort.signal,
+      signal: cleanup.signal,
     });
-    if (abort.signal.aborted) throw new Error("aborted");
+    if (cleanup.signal.aborted) throw new Error("aborted");
     acknowledged += result.kinds.get("webhook")?.ok ?? 0;
     return result;
   };
@@ -494,14 +474,14 @@ async function main(): Promise<number> {
 
 main().then(
   async (code) => {
-    await cleanup();
+    await cleanup.run();
     process.exit(code);
   },
   async (error: unknown) => {
-    if (!abort.signal.aborted) {
+    if (!cleanup.signal.aborted) {
       console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
     }
-    await cleanup();
+    await cleanup.run();
     process.exit(1);
   },
 );

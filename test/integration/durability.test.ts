@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb } from "../../src/db/knex.js";
 import { FakeConfluence } from "../../src/dev/fake-confluence.js";
 import { payloadFor } from "../../src/dev/payloads.js";
-import { type ChildApp, startChildApp } from "../support/child-app.js";
+import { type ChildApp, startChildApp, childAppEnv } from "../support/child-app.js";
 import { BACKEND, freshDatabase } from "../support/harness.js";
 
 describe(`durability (${BACKEND}): what was acknowledged survives a SIGKILL`, () => {
@@ -15,11 +15,7 @@ describe(`durability (${BACKEND}): what was acknowledged survives a SIGKILL`, ()
     fake = await new FakeConfluence().start();
     database = await freshDatabase();
     env = {
-      CONNECT_KEYS_CDN_URL: fake.keysUrl,
-      AC_HOST_WHITELIST: "127.0.0.1",
-      ...(database.database.kind === "postgres"
-        ? { DATABASE_URL: database.database.url }
-        : { PGLITE_DATA_DIR: database.database.dataDir }),
+      ...childAppEnv(fake, database.database),
     };
   });
   afterAll(async () => {

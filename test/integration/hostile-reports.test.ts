@@ -2,7 +2,7 @@ import { DateTime } from "luxon";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FakeConfluence, groupIdFromName } from "../../src/dev/fake-confluence.js";
 import { payloadFor } from "../../src/dev/payloads.js";
-import { type ChildApp, startChildApp } from "../support/child-app.js";
+import { type ChildApp, startChildApp, childAppEnv } from "../support/child-app.js";
 import { BACKEND, freshDatabase } from "../support/harness.js";
 
 /**
@@ -85,15 +85,11 @@ describe(`hostile report requests (${BACKEND})`, () => {
     });
     database = await freshDatabase();
     app = await startChildApp({
-      CONNECT_KEYS_CDN_URL: fake.keysUrl,
-      AC_HOST_WHITELIST: "127.0.0.1",
+      ...childAppEnv(fake, database.database),
       // A runaway loop dies of heap exhaustion in seconds, not minutes.
       NODE_OPTIONS: "--max-old-space-size=384",
       // The fixture's events are dated DAY: store them at that time, not at receipt.
       WEBHOOK_MAX_EVENT_AGE_H: "87600",
-      ...(database.database.kind === "postgres"
-        ? { DATABASE_URL: database.database.url }
-        : { PGLITE_DATA_DIR: database.database.dataDir }),
     });
     expect((await fake.install(app.url)).status).toBe(204);
     for (const [event, accountId] of [

@@ -5,7 +5,7 @@ import { createDb } from "../../src/db/knex.js";
 import { FakeConfluence } from "../../src/dev/fake-confluence.js";
 import { payloadFor } from "../../src/dev/payloads.js";
 import { webhookPath } from "../../src/events/types.js";
-import { type ChildApp, isAlive, startChildApp } from "../support/child-app.js";
+import { type ChildApp, isAlive, startChildApp, childAppEnv } from "../support/child-app.js";
 import { BACKEND, freshDatabase } from "../support/harness.js";
 
 const ADMIN = "shutdown-admin";
@@ -113,12 +113,8 @@ describe(`shutdown (${BACKEND}): SIGTERM drains and exits, nothing acknowledged 
     fake.users.set(ADMIN, { accountId: ADMIN, displayName: "Shutdown Admin", admin: true });
     database = await freshDatabase();
     env = {
-      CONNECT_KEYS_CDN_URL: fake.keysUrl,
-      AC_HOST_WHITELIST: "127.0.0.1",
+      ...childAppEnv(fake, database.database),
       PRIVACY_JOBS_INTERVAL_S: "0",
-      ...(database.database.kind === "postgres"
-        ? { DATABASE_URL: database.database.url }
-        : { PGLITE_DATA_DIR: database.database.dataDir }),
     };
   });
   afterEach(async () => {

@@ -2,9 +2,26 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
-import { ROOT_DIR } from "../../src/config.js";
+import { type Config, ROOT_DIR } from "../../src/config.js";
 
 /** A free TCP port on 127.0.0.1 (bound and released). */
+/**
+ * The environment that points a child app at a fake Confluence (its key server, its host)
+ * and at a test database, PostgreSQL or PGlite.
+ */
+export function childAppEnv(
+  fake: { keysUrl: string },
+  database: Config["database"],
+): Record<string, string> {
+  return {
+    CONNECT_KEYS_CDN_URL: fake.keysUrl,
+    AC_HOST_WHITELIST: "127.0.0.1",
+    ...(database.kind === "postgres"
+      ? { DATABASE_URL: database.url }
+      : { PGLITE_DATA_DIR: database.dataDir }),
+  };
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
