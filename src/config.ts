@@ -35,11 +35,10 @@ const envSchema = z.object({
   WEBHOOK_MAX_EVENT_AGE_H: z.coerce.number().int().min(1).max(87_600).default(72),
   /** How often report days are sealed into prefix sums (seconds; 0 turns the sealer off). */
   REPORT_SEAL_INTERVAL_S: z.coerce.number().int().min(0).max(86_400).default(60),
-  /** Where the utility bar's Documentation and Support buttons lead. */
+  /** Where the utility bar's Documentation button leads (default: the built-in user guide). */
   DOCS_URL: z.string().min(1).default("/docs"),
-  SUPPORT_URL: z
-    .url()
-    .default("https://github.com/activity-report-for-confluence/activity-report/issues"),
+  /** Where admins get help (a service desk, a mailbox as mailto:); unset = no Support button. */
+  SUPPORT_URL: z.url().optional(),
   /** How often the data lifecycle jobs run (seconds; 0 turns them off). */
   PRIVACY_JOBS_INTERVAL_S: z.coerce.number().int().min(0).max(86_400).default(600),
   /** On SIGTERM/SIGINT: seconds in-flight requests get before their connections are cut. */
@@ -78,7 +77,7 @@ export interface Config {
   privacyIntervalMs: number;
   /** Milliseconds a shutdown waits for in-flight requests before cutting their connections. */
   shutdownGraceMs: number;
-  links: { docs: string; support: string };
+  links: { docs: string; support: string | undefined };
 }
 
 /** The one reader of process.env: validates it once, at boot, and fails with a clear message. */

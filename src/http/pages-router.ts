@@ -13,7 +13,7 @@ import { tokenOnlyIn } from "./token-slots.js";
  * server. The page is a shell: its script reads the JSON API with a context token.
  */
 export function pagesRouter(deps: {
-  links: { docs: string; support: string };
+  links: { docs: string; support: string | undefined };
   addon: Addon;
   store: KnexStore;
   authorise: Authorise;
@@ -84,7 +84,7 @@ function pageData(
   kind: "global" | "space",
   spaceKey: string | null,
   token: string,
-  links: { docs: string; support: string },
+  links: { docs: string; support: string | undefined },
 ): string {
   const data = {
     kind,
