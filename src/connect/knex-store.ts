@@ -99,12 +99,20 @@ export class KnexStore {
     return val;
   }
 
-  /** Install or reinstall: the same client key keeps its tenant id, so history resumes. */
+  /**
+   * Install or reinstall: the same client key keeps its tenant id, so history resumes. Under
+   * Connect on Forge the install carries the Forge `installationId`, linked here to the site
+   * (a site moved from its Connect install to the Forge registration is installed again, with
+   * no uninstall in between: same client key, same tenant, same data).
+   */
   async saveInstallation(
     info: ClientInfo,
     clientKey: string,
     trx: Db = this.db,
   ): Promise<Record<string, unknown>> {
+    if (trx === this.db) {
+      return this.db.transaction((t) => this.saveInstallation(info, clientKey, t));
+    }
     await trx.raw(
       `INSERT INTO tenant (client_key, base_url, client_info, installed_at)
        VALUES (?, ?, ?::jsonb, ?)
@@ -115,6 +123,9 @@ export class KnexStore {
          uninstalled_at = NULL`,
       [clientKey, info.baseUrl, JSON.stringify(info), new Date()],
     );
+    if (typeof info.installationId === "string" && info.installationId !== "") {
+      await this.associateInstallations(info.installationId, clientKey, trx);
+    }
     this.cache.delete(clientKey);
     // ACE logs what this returns (outside production): hand back no secret.
     return redactClientInfo(info);
@@ -157,9 +168,21 @@ export class KnexStore {
     return rows.map((r) => r.client_info);
   }
 
-  // Connect-on-Forge: ACE links a Forge installation id to the Connect tenant.
-  async associateInstallations(forgeInstallationId: string, clientKey: string): Promise<void> {
-    await this.db("tenant")
+  // Connect on Forge (ACE's store interface, lib/store/*.js): a Forge installation id maps to
+  // one Connect site; ACE also keeps a few settings per Forge installation.
+
+  /** Links a Forge installation to a site (taking it from any site it was linked to). */
+  async associateInstallations(
+    forgeInstallationId: string,
+    clientKey: string,
+    trx: Db = this.db,
+  ): Promise<void> {
+    await trx.raw(
+      `UPDATE tenant SET forge_installation_id = NULL
+       WHERE forge_installation_id = ? AND client_key <> ?`,
+      [forgeInstallationId, clientKey],
+    );
+    await trx("tenant")
       .where({ client_key: clientKey })
       .update({ forge_installation_id: forgeInstallationId });
   }
@@ -171,26 +194,39 @@ export class KnexStore {
     );
   }
 
+  /** The install payload (`clientInfo`) of the site a Forge installation belongs to, or null. */
   async getClientSettingsForForgeInstallation(
     forgeInstallationId: string,
-  ): Promise<{ clientKey: string; installationId: string } | null> {
+  ): Promise<ClientInfo | null> {
     const row = await this.db<TenantRow>("tenant")
       .where({ forge_installation_id: forgeInstallationId })
       .whereNull("uninstalled_at")
-      .first("client_key");
-    return row ? { clientKey: row.client_key, installationId: forgeInstallationId } : null;
+      .first("client_info");
+    return row ? row.client_info : null;
   }
 
+  /** Settings kept per Forge installation, whether or not it is linked to a site yet. */
   forForgeInstallation(installationId: string) {
-    const clientKey = async () => {
-      const settings = await this.getClientSettingsForForgeInstallation(installationId);
-      if (!settings) throw new Error(`No Connect tenant for Forge installation ${installationId}`);
-      return settings.clientKey;
-    };
+    const db = this.db;
     return {
-      get: async (key: string) => this.get(key, await clientKey()),
-      set: async (key: string, value: unknown) => this.set(key, value, await clientKey()),
-      del: async (key: string) => this.del(key, await clientKey()),
+      async get(key: string): Promise<unknown> {
+        const row = await db("forge_setting")
+          .where({ installation_id: installationId, key })
+          .first<{ val: unknown } | undefined>("val");
+        return row ? row.val : null;
+      },
+      async set(key: string, value: unknown): Promise<unknown> {
+        const val = typeof value === "string" ? safeJson(value) : value;
+        await db.raw(
+          `INSERT INTO forge_setting (installation_id, key, val) VALUES (?, ?, ?::jsonb)
+           ON CONFLICT (installation_id, key) DO UPDATE SET val = EXCLUDED.val`,
+          [installationId, key, JSON.stringify(val)],
+        );
+        return val;
+      },
+      async del(key: string): Promise<void> {
+        await db("forge_setting").where({ installation_id: installationId, key }).delete();
+      },
     };
   }
 }

@@ -147,6 +147,8 @@ const installBody = z.looseObject({
   clientKey: storable(255).min(1),
   sharedSecret: storable(1024).min(1),
   baseUrl: storable(2048).pipe(z.url({ protocol: /^https?$/ })),
+  /** Connect on Forge: the Forge installation this Connect install belongs to. */
+  installationId: storable(255).min(1).optional(),
 });
 
 const uninstallBody = z.looseObject({ clientKey: storable(255).min(1) });

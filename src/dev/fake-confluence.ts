@@ -58,6 +58,11 @@ export class FakeConfluence {
   private lastBody = "";
   /** Requests the app made to the REST API, newest last (for assertions on paging, retries). */
   readonly requests: { method: string; path: string }[] = [];
+  /**
+   * Set when the site has the app through its Forge registration (Connect on Forge): lifecycle
+   * bodies then carry the Forge `installationId`. Unset: a plain Connect install.
+   */
+  forgeInstallationId: string | undefined;
 
   constructor(opts: { clientKey?: string; sharedSecret?: string } = {}) {
     this.clientKey = opts.clientKey ?? `fake-client-${randomUUID()}`;
@@ -112,6 +117,7 @@ export class FakeConfluence {
       productType: "confluence",
       description: "Fake Confluence",
       eventType,
+      ...(this.forgeInstallationId ? { installationId: this.forgeInstallationId } : {}),
     };
   }
 

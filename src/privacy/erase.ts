@@ -62,6 +62,12 @@ const TENANT_TABLES = [
 export async function purgeTenant(db: Db, tenantId: number): Promise<void> {
   await db.transaction(async (trx) => {
     for (const table of TENANT_TABLES) await trx(table).where({ tenant_id: tenantId }).delete();
+    // ACE's settings of the site's Forge installation (its app token) go with the site.
+    await trx.raw(
+      `DELETE FROM forge_setting WHERE installation_id =
+         (SELECT forge_installation_id FROM tenant WHERE id = ?)`,
+      [tenantId],
+    );
     await trx("tenant").where({ id: tenantId }).delete();
   });
 }
