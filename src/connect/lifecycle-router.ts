@@ -32,6 +32,7 @@ export function lifecycleRouter(deps: { addon: Addon; store: KnexStore; db: Db; 
     lifecycleJson,
     validateBody(installBody),
     addon.verifyInstallation(),
+    ourAppKey(addon, logger),
     asyncHandler(async (_req, res) => {
       const info = res.locals.lifecycleBody as ClientInfo;
       await db.transaction(async (trx) => {
@@ -62,6 +63,30 @@ export function lifecycleRouter(deps: { addon: Addon; store: KnexStore; db: Db; 
     }),
   );
   return router;
+}
+
+/**
+ * An install for another app key is a deployment mistake (a Forge environment deployed with
+ * its own `CONNECT_KEY` but pointed at a server that serves another `APP_KEY`): this server
+ * would sign its REST calls with the wrong key. Refused, and said loudly, instead of half-working.
+ */
+function ourAppKey(addon: Addon, logger: Logger) {
+  return (_req: Request, res: Response, next: NextFunction) => {
+    const { key, clientKey } = res.locals.lifecycleBody as { key?: string; clientKey: string };
+    const ours = addon.descriptor.key;
+    if (key === undefined || key === ours) return next();
+    logger.warn(
+      { clientKey, installKey: key.slice(0, 64), appKey: ours },
+      "install refused: it is for another app key (check APP_KEY and the Forge CONNECT_KEY)",
+    );
+    next(
+      new HttpError(
+        400,
+        "wrong_app_key",
+        `This server serves the app key ${ours}; the install is for another key.`,
+      ),
+    );
+  };
 }
 
 /** An install body is a few hundred bytes: read only after the token's shape is checked. */

@@ -90,6 +90,18 @@ describe("Connect on Forge: lifecycle differences", () => {
     expect((await usersReport(t)).find((u) => u.accountId === "u-1")?.counts.view).toBe(3);
   });
 
+  it("when an install is for another app key (a Forge environment's own CONNECT_KEY), then it is refused, loudly", async () => {
+    const before = await t.db("tenant").where({ client_key: t.fake.clientKey }).first();
+    const res = await t.fake.install(t.url, {
+      body: { ...t.fake.installPayload(), key: "activity-report-for-confluence-staging" },
+    });
+    expect(res.status).toBe(400);
+    expect(res.json()).toMatchObject({ error: { code: "wrong_app_key" } });
+    const after = await t.db("tenant").where({ client_key: t.fake.clientKey }).first();
+    expect(after.client_info).toEqual(before.client_info);
+    expect(t.logs.join("")).toContain("install refused: it is for another app key");
+  });
+
   it("when the install's Forge installation id cannot be stored, then it is a 400 and nothing changes", async () => {
     const before = await t.db("tenant").where({ client_key: t.fake.clientKey }).first();
     for (const installationId of ["x".repeat(300), "a\u0000b", 42, ""]) {
