@@ -4,7 +4,7 @@ import globals from "globals";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "docs/", "coverage/", "scratch/", ".data*/"] },
+  { ignores: ["node_modules/", "dist/", "docs/", "coverage/", "scratch/", ".data*/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

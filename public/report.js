@@ -730,7 +730,13 @@ function debounce(fn, ms) {
 
 async function main() {
   $("docs-link").href = page.docsUrl;
-  $("support-link").href = page.supportUrl;
+  // The Support button exists only when the app's SUPPORT_URL is set (http(s) or mailto).
+  const support =
+    safeUrl(page.supportUrl) ?? (/^mailto:/i.test(page.supportUrl ?? "") ? page.supportUrl : null);
+  if (support) {
+    $("support-link").href = support;
+    $("support-link").hidden = false;
+  }
   if (page.kind === "space") $("space-field").hidden = true;
   ap()?.theming?.initializeTheming?.();
   state.tz = await viewerZone();

@@ -13,8 +13,10 @@ import type { Db } from "./db/knex.js";
 import { apiRouter } from "./http/api-router.js";
 import { makeAuthorise } from "./http/authorise.js";
 import { designTokensCss } from "./http/design-tokens.js";
+import { docsRouter } from "./http/docs-router.js";
 import { errorHandler, notFound } from "./http/errors.js";
 import { pagesRouter } from "./http/pages-router.js";
+import { requestLogging } from "./http/request-log.js";
 import { createIngestor, type Ingestor } from "./ingest/ingestor.js";
 import { webhookRouter } from "./ingest/webhook-router.js";
 import type { Logger } from "./log.js";
@@ -45,6 +47,8 @@ export async function createApp(deps: {
   // tick, and the app's routes (webhooks that answer after commit) must be mounted first.
   const tokensCss = await designTokensCss();
   const app = express();
+  // First: one line per request (id, method, path without secrets, status, duration).
+  app.use(requestLogging(logger));
   app.disable("x-powered-by");
   app.set("trust proxy", true);
   // Pages are framed by Confluence: no frameguard; the page CSP comes with the pages.
@@ -82,10 +86,8 @@ export async function createApp(deps: {
     res.type("text/css").set("Cache-Control", "public, max-age=3600").send(tokensCss);
   });
   app.use(express.static(path.join(ROOT_DIR, "public"), { index: false }));
-  // The documentation the utility bar links to by default: this README, as text.
-  app.get("/docs", (_req, res) => {
-    res.type("text/plain; charset=utf-8").sendFile(path.join(ROOT_DIR, "README.md"));
-  });
+  // The user guide the utility bar's Documentation button opens by default (public).
+  app.use(docsRouter({ links: config.links, env: config.env }));
 
   // Webhooks read their own raw body; everything after this gets parsed JSON (max 1 MB).
   app.use(

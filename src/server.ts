@@ -1,7 +1,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { type AppContext, createApp } from "./app.js";
-import { type Config, loadConfig } from "./config.js";
+import { type Config, configWarnings, loadConfig } from "./config.js";
 import { createDb, type Db, migrateLatest } from "./db/knex.js";
 import { createLogger, type Logger } from "./log.js";
 import { startPrivacyJobs } from "./privacy/jobs.js";
@@ -24,6 +24,9 @@ export async function start(
   config: Config,
   logger: Logger = createLogger(config.logLevel),
 ): Promise<RunningServer> {
+  for (const warning of configWarnings(config)) {
+    logger.warn({ component: "config" }, `CONFIGURATION WARNING: ${warning}`);
+  }
   const db = await createDb(config.database, logger);
   await migrateLatest(db);
 

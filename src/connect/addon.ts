@@ -57,6 +57,13 @@ export function setupConnect(
     aceLogger(logger) as never,
     { descriptorFilename: DESCRIPTOR_PATH } as never,
     () => resolveReady(),
-  ) as unknown as Addon;
+  ) as unknown as Addon & { key: string };
+  // A Forge environment with its own Connect key (APP_KEY): ACE takes the key from the
+  // descriptor it loaded, for the descriptor it serves and the JWTs it signs. Set before any
+  // request can arrive (ACE mounts its routes on the next tick).
+  if (config.appKey) {
+    addon.descriptor.key = config.appKey;
+    addon.key = config.appKey;
+  }
   return { addon, ready };
 }

@@ -63,6 +63,8 @@ export class FakeConfluence {
    * bodies then carry the Forge `installationId`. Unset: a plain Connect install.
    */
   forgeInstallationId: string | undefined;
+  /** The app key installed on this site; the app's REST calls must be issued by it. */
+  appKey = "activity-report-for-confluence";
 
   constructor(opts: { clientKey?: string; sharedSecret?: string } = {}) {
     this.clientKey = opts.clientKey ?? `fake-client-${randomUUID()}`;
@@ -107,7 +109,7 @@ export class FakeConfluence {
 
   installPayload(eventType: "installed" | "uninstalled" = "installed") {
     return {
-      key: "activity-report-for-confluence",
+      key: this.appKey,
       clientKey: this.clientKey,
       sharedSecret: this.sharedSecret,
       serverVersion: "6452",
@@ -365,7 +367,7 @@ export class FakeConfluence {
       const candidates = [full, full.replace(/^\/wiki/, "")].map((p) =>
         jwt.createQueryStringHash(jwt.fromMethodAndUrl(method, p)),
       );
-      return candidates.includes(claims.qsh);
+      return claims.iss === this.appKey && candidates.includes(claims.qsh);
     } catch {
       return false;
     }

@@ -263,6 +263,50 @@ describe("the report pages in Chromium, through the demo host", () => {
     await refused.page.close();
   });
 
+  it("the utility bar: Documentation opens the user guide; no Support button without SUPPORT_URL", async () => {
+    // The demo runs without SUPPORT_URL: the button must not be there (never a placeholder).
+    const { page, frame } = await open("module=global");
+    expect(await frame.locator("#support-link").isHidden()).toBe(true);
+    expect(await frame.locator("#support-link").getAttribute("href")).toBeNull();
+    const [guide] = await Promise.all([context.waitForEvent("page"), frame.click("#docs-link")]);
+    await guide.waitForLoadState();
+    expect(guide.url()).toBe(`${demo.appUrl}/docs`);
+    expect(await guide.locator("h1").textContent()).toContain("user guide");
+    expect(await guide.locator("h2#support").isVisible()).toBe(true);
+    expect(await guide.locator("#guide-support-link").count()).toBe(0);
+    await guide.close();
+    await page.close();
+  });
+
+  it("the user guide reads well in light and dark: contrast, theme, line length", async () => {
+    const page = await context.newPage();
+    const check = async (mode: "light" | "dark") => {
+      await page.emulateMedia({ colorScheme: mode });
+      await page.goto(`${demo.appUrl}/docs`);
+      await page.waitForSelector("h2#support");
+      expect(await page.evaluate(() => document.documentElement.dataset.colorMode)).toBe(mode);
+      // The tokens really apply: a dark page on dark, a light one on light.
+      const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+      const [r = 0, g = 0, b = 0] = (background.match(/\d+/g) ?? []).map(Number);
+      expect((r + g + b) / 3 > 128, background).toBe(mode === "light");
+      // Prose keeps a readable measure on a wide screen.
+      const width = await page
+        .locator(".guide-body > p")
+        .first()
+        .evaluate((p) => p.clientWidth);
+      expect(width).toBeLessThan(760);
+      await page.screenshot({ path: path.join(SCREENSHOTS, `guide-${mode}.png`) });
+      const axe = await new AxeBuilder({ page }).analyze();
+      const serious = axe.violations.filter(
+        (v) => v.impact === "serious" || v.impact === "critical",
+      );
+      expect(serious.map((v) => v.id)).toEqual([]);
+    };
+    await check("light");
+    await check("dark");
+    await page.close();
+  });
+
   it("dark theme: screenshots of each page", async () => {
     const dark = await open("module=global&theme=dark");
     expect(await dark.frame.evaluate(() => document.documentElement.dataset.colorMode)).toBe(

@@ -115,6 +115,38 @@ describe("Connect on Forge: lifecycle differences", () => {
   });
 });
 
+describe("Connect on Forge: a Forge environment with its own Connect key (APP_KEY)", () => {
+  const STAGING_KEY = "activity-report-for-confluence-staging";
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ env: { APP_KEY: STAGING_KEY } });
+    t.fake.users.set(ADMIN, { accountId: ADMIN, displayName: "Forge Admin", admin: true });
+    t.fake.appKey = STAGING_KEY;
+    t.fake.forgeInstallationId = forgeInstallationId();
+  });
+  afterAll(() => t?.stop());
+
+  it("serves its key in the descriptor, installs with it, and signs its REST calls with it", async () => {
+    const descriptor = (await (await fetch(`${t.url}/atlassian-connect.json`)).json()) as {
+      key: string;
+    };
+    expect(descriptor.key).toBe(STAGING_KEY);
+    const production = await t.fake.install(t.url, {
+      body: { ...t.fake.installPayload(), key: "activity-report-for-confluence" },
+    });
+    expect(production.status).toBe(400);
+    expect((await t.fake.install(t.url)).status).toBe(204);
+    // The report checks the viewer's permissions in Confluence: REST calls the fake accepts
+    // only when issued by the key the site installed.
+    expect((await t.fake.sendWebhook(t.url, "page_viewed", { userAccountId: "u-s" })).status).toBe(
+      204,
+    );
+    const rows = await usersReport(t);
+    expect(rows.find((u) => u.accountId === "u-s")?.counts.view).toBe(1);
+    expect(t.fake.requests.length).toBeGreaterThan(0);
+  });
+});
+
 describe("Connect on Forge: ACE's Forge methods on the store", () => {
   let t: TestApp;
   let store: KnexStore;

@@ -76,7 +76,8 @@ describe("atlassian-connect.json and manifest.yml come from one module list", ()
   });
 });
 
-describe("manifest.yml (Connect on Forge)", () => {
+// Atlassian's validator loads a large JSON schema: seconds, more on a busy machine.
+describe("manifest.yml (Connect on Forge)", { timeout: 60_000 }, () => {
   it("passes Atlassian's own validator (@forge/manifest, offline)", async () => {
     const result = await validate(false, MANIFEST_PATH);
     expect(result.errors ?? []).toEqual([]);
