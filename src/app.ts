@@ -13,7 +13,7 @@ import type { Db } from "./db/knex.js";
 import { apiRouter } from "./http/api-router.js";
 import { makeAuthorise } from "./http/authorise.js";
 import { designTokensCss } from "./http/design-tokens.js";
-import { docsRouter } from "./http/docs-router.js";
+import { docsRouter, pageFrameAncestors } from "./http/docs-router.js";
 import { errorHandler, notFound } from "./http/errors.js";
 import { pagesRouter } from "./http/pages-router.js";
 import { requestLogging } from "./http/request-log.js";
@@ -101,8 +101,7 @@ export async function createApp(deps: {
     new ConfluenceClient(addon.httpClient({ clientKey: tenant.clientKey }) as HostClient, logger);
   const authorise = makeAuthorise(new Permissions(), clientFor, logger);
   const reports = new ReportService(db, logger, clientFor, policies);
-  const frameAncestors = ["https://*.atlassian.net"];
-  if (config.env !== "production") frameAncestors.push("http://127.0.0.1:*", "http://localhost:*");
+  const frameAncestors = pageFrameAncestors(config.env);
   app.use("/pages", pagesRouter({ addon, store, authorise, frameAncestors, links: config.links }));
   app.use("/api", apiRouter({ addon, store, reports, authorise, clientFor, logger, db, policies }));
 

@@ -165,7 +165,9 @@ function authMessage(message: string): string {
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error, req, res, _next) => {
     const c = classify(error);
-    const line = { method: req.method, path: req.path, status: c.status, code: c.code };
+    // The request id links this line to the request's own line (src/http/request-log.ts).
+    const reqId = (req as { id?: unknown }).id;
+    const line = { reqId, method: req.method, path: req.path, status: c.status, code: c.code };
     if (c.unexpected) logger.error({ ...line, err: error }, "request failed");
     else if (c.status >= 500) logger.error({ ...line, err: error }, c.message);
     else if (c.logCause) logger.warn({ ...line, err: error }, c.message);

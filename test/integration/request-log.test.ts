@@ -51,6 +51,18 @@ describe("request logging", () => {
     }
   }
 
+  it("a refused request: the error handler's line carries the same request id", async () => {
+    const res = await fetch(`${t.url}/api/reports/users?from=not-a-date`, {
+      headers: { "x-request-id": "refused-1", authorization: `JWT ${t.fake.contextToken(ADMIN)}` },
+    });
+    expect(res.status).toBe(400);
+    expect((await lineOf("refused-1")).status).toBe(400);
+    const handlerLine = t.logs
+      .map((l) => JSON.parse(l) as Line & { code?: string })
+      .find((l) => l.reqId === "refused-1" && l.code !== undefined);
+    expect(handlerLine).toMatchObject({ status: 400, path: "/api/reports/users" });
+  });
+
   it("a request with ?jwt= and an Authorization header: logged without either token", async () => {
     const inQuery = t.fake.contextToken(ADMIN);
     const inHeader = t.fake.contextToken("u-someone-else");
