@@ -4,7 +4,7 @@
 # docker-compose.yml runs it with PostgreSQL 16.
 
 # Build stage: all dependencies, TypeScript compiled to dist/ (dist/src, dist/migrations).
-FROM node:20-bookworm-slim AS build
+FROM node:22-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -14,7 +14,7 @@ COPY migrations ./migrations
 RUN npm run build
 
 # Run stage: production dependencies and the compiled app; no TypeScript, no tsx.
-FROM node:20-bookworm-slim
+FROM node:22-bookworm-slim
 ENV NODE_ENV=production \
     PORT=3000
 WORKDIR /app

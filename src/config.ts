@@ -65,7 +65,7 @@ const envSchema = z.object({
   DOCS_URL: z
     .string()
     .refine(
-      (v) => /^\/(?!\/)/.test(v) || /^https?:\/\//i.test(v),
+      (v) => /^\/(?![/\\])/.test(v) || /^https?:\/\//i.test(v),
       "a path on this app (/docs) or an http(s) URL",
     )
     .default("/docs"),
@@ -117,9 +117,14 @@ export interface Config {
   links: { docs: string; support: string | undefined };
 }
 
-/** The one reader of process.env: validates it once, at boot, and fails with a clear message. */
+/**
+ * The one reader of process.env: validates it once, at boot, and fails with a clear message.
+ * A variable set to the empty string counts as unset (`SUPPORT_URL=` in a compose file or a
+ * .env file means "none", not "an invalid URL").
+ */
 export function loadConfig(env: NodeJS.ProcessEnv | Env = process.env): Config {
-  const parsed = envSchema.safeParse(env);
+  const given = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ""));
+  const parsed = envSchema.safeParse(given);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
     throw new Error(`Invalid configuration:\n${lines.join("\n")}`);

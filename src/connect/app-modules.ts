@@ -2,7 +2,7 @@ import { WEBHOOKS, webhookPath } from "../events/types.js";
 
 /**
  * What the app registers in Confluence, in one place. Both registration files are generated
- * from it by `npm run generate` (src/dev/generate-app-files.ts) and committed:
+ * from it by `npm run generate` (src/dev/app-files.ts) and committed:
  * - `atlassian-connect.json`, the Connect descriptor ACE serves and reads its key from;
  * - `manifest.yml`, the Forge manifest that registers the same modules as "Connect on Forge"
  *   (the only way a site can install the app since Connect's end of support).

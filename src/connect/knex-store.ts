@@ -111,7 +111,10 @@ export class KnexStore {
     trx: Db = this.db,
   ): Promise<Record<string, unknown>> {
     if (trx === this.db) {
-      return this.db.transaction((t) => this.saveInstallation(info, clientKey, t));
+      const saved = await this.db.transaction((t) => this.saveInstallation(info, clientKey, t));
+      // Again after the commit: a request in between may have cached the old secret.
+      this.cache.delete(clientKey);
+      return saved;
     }
     await trx.raw(
       `INSERT INTO tenant (client_key, base_url, client_info, installed_at)

@@ -130,9 +130,22 @@ describe("links from the utility bar", () => {
     expect(loadConfig({ DOCS_URL: "https://docs.example.com/guide" }).links.docs).toBe(
       "https://docs.example.com/guide",
     );
-    for (const bad of ["javascript:alert(1)", "//evil.example.com", "docs"]) {
+    for (const bad of [
+      "javascript:alert(1)",
+      "//evil.example.com",
+      "/\\evil.example.com",
+      "docs",
+    ]) {
       expect(() => loadConfig({ DOCS_URL: bad })).toThrow(/DOCS_URL/);
     }
+  });
+
+  it("a variable set to the empty string counts as unset (compose passes SUPPORT_URL= through)", () => {
+    const config = loadConfig({ SUPPORT_URL: "", APP_KEY: "", DATABASE_URL: "", PORT: "" });
+    expect(config.links.support).toBeUndefined();
+    expect(config.appKey).toBeUndefined();
+    expect(config.database.kind).toBe("pglite");
+    expect(config.port).toBe(3000);
   });
 
   it("APP_KEY is a Connect key or refused", () => {

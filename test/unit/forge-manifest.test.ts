@@ -18,8 +18,9 @@ const { validate, ManifestParserBuilder } = forgeManifestLib;
 
 /** The manifest as `forge deploy` reads it: variables resolved from the environment given. */
 function resolved(text: string, env: Record<string, string> = {}) {
-  const saved = { ...process.env };
-  for (const name of ["CONNECT_KEY", "APP_BASE_URL"]) delete process.env[name];
+  const names = ["CONNECT_KEY", "APP_BASE_URL"] as const;
+  const saved = names.map((name) => process.env[name]);
+  for (const name of names) delete process.env[name];
   Object.assign(process.env, env);
   try {
     return new ManifestParserBuilder()
@@ -27,7 +28,11 @@ function resolved(text: string, env: Record<string, string> = {}) {
       .build()
       .parseManifest({ content: text, filePath: MANIFEST_PATH }) as unknown as ResolvedManifest;
   } finally {
-    process.env = saved;
+    names.forEach((name, i) => {
+      const value = saved[i];
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    });
   }
 }
 
