@@ -138,6 +138,11 @@ const dayFormat = new Intl.DateTimeFormat(undefined, {
 });
 const monthFormat = new Intl.DateTimeFormat(undefined, { month: "short", timeZone: "UTC" });
 const number = new Intl.NumberFormat();
+const plural = new Intl.PluralRules("en");
+/** "1 day", "2 days", "0 days". */
+function dayCount(n) {
+  return `${number.format(n)} ${plural.select(n) === "one" ? "day" : "days"}`;
+}
 
 function formatDay(iso) {
   return dayFormat.format(new Date(`${iso}T00:00:00Z`));
@@ -585,8 +590,12 @@ async function openUser(accountId, name) {
       "div",
       { className: "kpis" },
       kpi("Active Days", number.format(u.activeDays)),
-      kpi("Longest Streak", `${number.format(u.longestStreak)} days`),
-      kpi("Current Streak", `${number.format(u.currentStreak)} days`),
+      kpi("Longest Streak", dayCount(u.longestStreak)),
+      // All three describe the range; before yesterday the streak is the one at its end.
+      kpi(
+        u.currentStreakIsLive ? "Current Streak" : "Streak at end of range",
+        dayCount(u.currentStreak),
+      ),
     ),
     el("h3", { text: "Calendar" }),
     calendar,

@@ -11,21 +11,14 @@ import type { EventType } from "../events/types.js";
 import type { Logger } from "../log.js";
 import type { CommonParams, UsersParams } from "./params.js";
 import { getBreakdown } from "./queries/breakdown.js";
-import { type CalendarDay, getCalendar, type Scope } from "./queries/calendar.js";
+import { getCalendar, type Scope } from "./queries/calendar.js";
 import type { Counts } from "./queries/sql.js";
-import { getActiveDates, getRecentEvents } from "./queries/user-activity.js";
+import { getRecentEvents } from "./queries/user-activity.js";
 import { getUsersReport, type UserRow, usersReportSql } from "./queries/users-report.js";
-import {
-  addDays,
-  buildRange,
-  daysBetween,
-  MAX_RANGE_DAYS,
-  type ReportRange,
-  today,
-} from "./range.js";
+import { type ReportRange, today } from "./range.js";
 import { readZone, registerZone, type ZoneState } from "./sealing.js";
 import type { TrackingPolicies } from "../settings/tracking-policies.js";
-import { currentStreak, longestStreak } from "./streaks.js";
+import { currentStreak, longestStreak, streakIsCurrent } from "./streaks.js";
 
 /** The group whose members hold Confluence licences. */
 export const LICENCE_GROUP = "confluence-users";
@@ -190,7 +183,7 @@ export class ReportService {
       this.lastActive(tenant.id, actorId, scope.spaceId),
     ]);
     const activeInRange = days.filter((d) => d.events > 0).map((d) => d.date);
-    const current = await this.currentStreak(tenant.id, actorId, scope.spaceId, p.range.tz, now);
+    const localToday = today(p.range.tz, now);
     return {
       accountId,
       displayName: profile[0]?.displayName ?? accountId,
@@ -198,8 +191,11 @@ export class ReportService {
       profileUrl: profile[0]?.profileUrl ?? null,
       range: rangeJson(p.range),
       activeDays: activeInRange.length,
+      // All three describe the range: currentStreak <= longestStreak <= activeDays <= days.
       longestStreak: longestStreak(activeInRange),
-      currentStreak: current,
+      currentStreak: currentStreak(new Set(activeInRange), p.range, localToday),
+      /** False when the range ends before yesterday: the streak is the one at its end. */
+      currentStreakIsLive: streakIsCurrent(p.range, localToday),
       lastActive: last,
       counts,
       days,
@@ -219,69 +215,6 @@ export class ReportService {
             .where({ tenant_id: tenantId, space_id: spaceId, actor_id: actorId })
             .first("last_active_at");
     return row?.last_active_at ? new Date(row.last_active_at).toISOString() : null;
-  }
-
-  /**
-   * Current streak in the viewer's zone: today's (or, before today's first event, yesterday's)
-   * run of consecutive active days, however far back it goes. Site-wide, the live days come
-   * from user_day and the sealed ones from the prefix table (one query finds the last gap);
-   * in a space, from raw events, looking back 62 days first and three years if needed.
-   */
-  private async currentStreak(
-    tenantId: number,
-    actorId: number,
-    spaceId: number | null,
-    tz: string,
-    now: Date,
-  ): Promise<number> {
-    const end = today(tz, now);
-    const zone = spaceId === null ? await readZone(this.db, tenantId, tz) : null;
-    const sealed = zone?.sealedThrough && zone.sealedThrough < end ? zone.sealedThrough : null;
-    // The live days since the watermark, when they fit in one range (the sealer may still be
-    // catching up on a zone's history: then the raw path below answers).
-    if (zone && sealed && daysBetween(sealed, end) <= MAX_RANGE_DAYS) {
-      const live = new Set(
-        await getActiveDates(this.db, tenantId, actorId, buildRange(addDays(sealed, 1), end, tz)),
-      );
-      // Each step needs one more live active day: at most live.size steps.
-      const last = live.has(end) ? end : addDays(end, -1);
-      let run = 0;
-      let day = last;
-      while (run < live.size && day > sealed && live.has(day)) {
-        run++;
-        day = addDays(last, -run);
-      }
-      if (day > sealed) return run;
-      const row = (
-        await this.db.raw(
-          `SELECT
-             (SELECT max(local_day)::text FROM zone_user_day
-              WHERE tenant_id = ? AND zone_id = ? AND actor_id = ? AND local_day <= ?::date
-                AND events = 0) AS gap,
-             (SELECT min(local_day)::text FROM zone_user_day
-              WHERE tenant_id = ? AND zone_id = ? AND actor_id = ?) AS first`,
-          [tenantId, zone.id, actorId, day, tenantId, zone.id, actorId],
-        )
-      ).rows[0] as { gap: string | null; first: string | null };
-      const gap = row.gap ?? (row.first && row.first <= day ? addDays(row.first, -1) : day);
-      return run + daysBetween(gap, day);
-    }
-    for (const lookBack of [62, 3 * 365]) {
-      const range = buildRange(addDays(end, -lookBack), end, tz);
-      let active: string[];
-      if (spaceId === null) {
-        active = await getActiveDates(this.db, tenantId, actorId, range);
-      } else {
-        const days: CalendarDay[] = await getCalendar(this.db, tenantId, range, {
-          spaceId,
-          actorId,
-        });
-        active = days.filter((d) => d.events > 0).map((d) => d.date);
-      }
-      const streak = currentStreak(new Set(active), end);
-      if (streak < lookBack) return streak;
-    }
-    return 3 * 365;
   }
 
   /** The site's groups, cached for ten minutes (Confluence lists them in pages of 200). */

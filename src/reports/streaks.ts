@@ -21,15 +21,26 @@ export function longestStreak(dates: string[]): number {
 }
 
 /**
- * The run of consecutive active days ending today; if today has no event yet, the run ending
- * yesterday (a streak is not broken before the day is over); 0 when neither is active.
- * Each step needs one more active day, so it stops after at most `active.size` steps (and
- * never more than MAX_DAY_LOOP).
+ * The streak at the end of a range: the run of consecutive active days that ends on the
+ * range's last day or, when that day is today and has no event yet, on the day before (a
+ * streak is not broken before the day is over), counting only days inside the range; 0 when
+ * neither day is active. So it never exceeds the range's longest streak.
+ * Each step needs one more active day: it stops after at most `active.size` steps.
  */
-export function currentStreak(active: Set<string>, today: string): number {
-  const last = active.has(today) ? dayNumber(today) : dayNumber(today) - 1;
+export function currentStreak(
+  active: Set<string>,
+  range: { from: string; to: string },
+  today: string,
+): number {
+  const end = range.to === today && !active.has(today) ? dayNumber(today) - 1 : dayNumber(range.to);
+  const first = dayNumber(range.from);
   const limit = Math.min(active.size, MAX_DAY_LOOP);
   let run = 0;
-  while (run < limit && active.has(dateOfDay(last - run))) run++;
+  while (run < limit && end - run >= first && active.has(dateOfDay(end - run))) run++;
   return run;
+}
+
+/** The streak is "current" while the range reaches yesterday; before, it is "at end of range". */
+export function streakIsCurrent(range: { to: string }, today: string): boolean {
+  return dayNumber(range.to) >= dayNumber(today) - 1;
 }

@@ -193,11 +193,14 @@ describe("the report pages in Chromium, through the demo host", () => {
       recent: unknown[];
     }>(`/api/reports/users/${encodeURIComponent(accountId)}?${range()}`);
     const kpis = await frame.locator("#dialog-body .kpi").allTextContents();
+    const days = (n: number) => `${n} ${n === 1 ? "day" : "days"}`;
     expect(kpis).toEqual([
       `Active Days${u.activeDays}`,
-      `Longest Streak${u.longestStreak} days`,
-      `Current Streak${u.currentStreak} days`,
+      `Longest Streak${days(u.longestStreak)}`,
+      `Current Streak${days(u.currentStreak)}`,
     ]);
+    expect(u.currentStreak).toBeLessThanOrEqual(u.longestStreak);
+    expect(u.longestStreak).toBeLessThanOrEqual(u.activeDays);
     expect(await frame.locator("#dialog-body .recent li").count()).toBe(
       Math.max(1, u.recent.length),
     );

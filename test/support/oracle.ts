@@ -114,16 +114,13 @@ export function expectedStreaks(
     run = active.has(d) ? run + 1 : 0;
     longest = Math.max(longest, run);
   }
-  const ever = new Set(
-    events
-      .filter((e) => e.accountId === q.accountId && (!q.space || e.spaceKey === q.space))
-      .map((e) => localDay(e.at, q.tz)),
-  );
+  // The run ending on the range's last day (the day before when that is today and today is
+  // not active yet), inside the range only.
   const back = (d: string) =>
     DateTime.fromISO(d, { zone: "UTC" }).minus({ days: 1 }).toISODate() as string;
-  let day = ever.has(today) ? today : back(today);
+  let day = q.to === today && !active.has(today) ? back(today) : q.to;
   let current = 0;
-  while (ever.has(day)) {
+  while (day >= q.from && active.has(day)) {
     current++;
     day = back(day);
   }

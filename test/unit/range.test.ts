@@ -11,7 +11,7 @@ import {
   latestReportDate,
   MAX_RANGE_DAYS,
 } from "../../src/reports/range.js";
-import { currentStreak, longestStreak } from "../../src/reports/streaks.js";
+import { currentStreak, longestStreak, streakIsCurrent } from "../../src/reports/streaks.js";
 
 const YMD = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -144,12 +144,40 @@ describe("streaks stay within their input", () => {
     expect(longestStreak(["2025-12-31", "2026-01-01"])).toBe(2);
   });
 
-  it("current streak counts at most the active days it was given", () => {
+  it("current streak: the run ending on the range's last day, counting only days inside it", () => {
     const active = new Set(["2026-11-08", "2026-11-09", "2026-11-10"]);
-    expect(currentStreak(active, "2026-11-10")).toBe(3);
-    expect(currentStreak(active, "2026-11-11")).toBe(3);
-    expect(currentStreak(active, "2026-11-12")).toBe(0);
-    expect(currentStreak(new Set(), "2026-11-12")).toBe(0);
-    expect(currentStreak(new Set(["2000-01-01"]), "2000-01-01")).toBe(1);
+    const range = (from: string, to: string) => ({ from, to });
+    // The range ends today, active today / not yet active today / not active yesterday either.
+    expect(currentStreak(active, range("2026-11-01", "2026-11-10"), "2026-11-10")).toBe(3);
+    expect(currentStreak(active, range("2026-11-01", "2026-11-11"), "2026-11-11")).toBe(3);
+    expect(currentStreak(active, range("2026-11-01", "2026-11-12"), "2026-11-12")).toBe(0);
+    // A range ending before today: its last day, never the day before.
+    expect(currentStreak(active, range("2026-11-01", "2026-11-11"), "2026-11-20")).toBe(0);
+    expect(currentStreak(active, range("2026-11-01", "2026-11-09"), "2026-11-20")).toBe(2);
+    // Only days inside the range count, so it never exceeds the range's longest streak.
+    expect(currentStreak(active, range("2026-11-10", "2026-11-10"), "2026-11-10")).toBe(1);
+    expect(currentStreak(active, range("2026-11-09", "2026-11-11"), "2026-11-11")).toBe(2);
+    expect(currentStreak(new Set(), range("2026-11-01", "2026-11-12"), "2026-11-12")).toBe(0);
+  });
+
+  it("a person active 31 days in a row: Current <= Longest <= Active Days <= days, in every range", () => {
+    const days = Array.from({ length: 31 }, (_, i) => addDays("2026-11-22", -30 + i));
+    const active = new Set(days);
+    for (const length of [1, 7, 30, 31, 90]) {
+      const r = { from: addDays("2026-11-22", 1 - length), to: "2026-11-22" };
+      const inRange = days.filter((d) => d >= r.from && d <= r.to);
+      const longest = longestStreak(inRange);
+      const current = currentStreak(active, r, "2026-11-22");
+      expect(current).toBe(Math.min(length, 31));
+      expect(current).toBeLessThanOrEqual(longest);
+      expect(longest).toBeLessThanOrEqual(inRange.length);
+      expect(inRange.length).toBeLessThanOrEqual(length);
+    }
+  });
+
+  it("the streak is current while the range reaches yesterday", () => {
+    expect(streakIsCurrent({ to: "2026-11-22" }, "2026-11-22")).toBe(true);
+    expect(streakIsCurrent({ to: "2026-11-21" }, "2026-11-22")).toBe(true);
+    expect(streakIsCurrent({ to: "2026-11-20" }, "2026-11-22")).toBe(false);
   });
 });
