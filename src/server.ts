@@ -1,5 +1,5 @@
 import http from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { type AppContext, createApp } from "./app.js";
 import { type Config, configWarnings, loadConfig } from "./config.js";
 import { createDb, type Db, migrateLatest } from "./db/knex.js";
@@ -35,21 +35,10 @@ export async function start(
     res.end();
   };
   const drain = new HttpDrain();
-  const server = http.createServer(
-    {
-      // Defence against slow clients: a request must bring its headers within 20 s and all of
-      // itself within 30 s (checked every 5 s), or it is answered 408 and its connection closed.
-      headersTimeout: 20_000,
-      requestTimeout: 30_000,
-      connectionsCheckingInterval: 5_000,
-    },
-    (req, res) => {
-      drain.track(res);
-      handler(req, res);
-    },
-  );
-  // Longer than the load balancer's idle timeout, so that it closes idle connections first.
-  server.keepAliveTimeout = 65_000;
+  const server = createHttpServer((req, res) => {
+    drain.track(res);
+    handler(req, res);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.port, resolve);
@@ -98,6 +87,75 @@ export async function start(
       return stopping;
     },
   };
+}
+
+export interface HttpTimeouts {
+  headersTimeout: number;
+  requestTimeout: number;
+  connectionsCheckingInterval: number;
+  keepAliveTimeout: number;
+}
+
+export const HTTP_TIMEOUTS: HttpTimeouts = {
+  // Defence against slow clients: a request must bring its headers within 20 s and all of
+  // itself within 30 s (checked every 5 s), or it is answered 408 and its connection closed.
+  // Node's checker only looks at connections with a request under way (or not yet begun on a
+  // new connection): an idle keep-alive connection is never closed by these two.
+  headersTimeout: 20_000,
+  requestTimeout: 30_000,
+  connectionsCheckingInterval: 5_000,
+  // Longer than the load balancer's idle timeout, so that it closes idle connections first.
+  // Answers advertise `Keep-Alive: timeout=65`; Node closes after 66 s, and clients such as
+  // undici stop reusing a connection 2 s before the advertised time.
+  keepAliveTimeout: 65_000,
+};
+
+/**
+ * The app's HTTP server with its timeouts (tests pass shorter ones).
+ *
+ * Idle keep-alive connections are closed by `closeIfStillIdle`, not by Node's default. Node
+ * destroys a connection the moment its idle timer fires, and timers run before the event loop
+ * reads sockets. So when the loop has been busy past the keep-alive timeout (a long sealing
+ * run on the embedded database, a long GC pause), a request the client sent on that
+ * connection while it was still well within the advertised window sits unread in the socket,
+ * the connection is destroyed with it, and the kernel answers the client with a TCP reset:
+ * ECONNRESET, the request lost. A reverse proxy reusing its connections hits it as a 502; the
+ * tests (undici in the same process, whose idle timers are coarse and fall behind while the
+ * loop is blocked, so it reuses the connection after such a run) hit it now and then.
+ */
+export function createHttpServer(
+  listener: http.RequestListener,
+  timeouts: Partial<HttpTimeouts> = {},
+): http.Server {
+  const t = { ...HTTP_TIMEOUTS, ...timeouts };
+  const server = http.createServer(
+    {
+      headersTimeout: t.headersTimeout,
+      requestTimeout: t.requestTimeout,
+      connectionsCheckingInterval: t.connectionsCheckingInterval,
+      keepAliveTimeout: t.keepAliveTimeout,
+    },
+    listener,
+  );
+  // With a listener here, Node leaves the timed-out socket to it instead of destroying it.
+  server.on("timeout", closeIfStillIdle);
+  return server;
+}
+
+/**
+ * Closes a connection whose idle timer fired, unless a request arrived on it meanwhile. The
+ * check waits for the event loop to read the sockets: the timer fires in the timers phase, the
+ * following poll phase reads whatever was sent, and a second turn covers a client in this same
+ * process that wrote during this turn's check phase. A connection that read bytes stays open:
+ * its request clears the idle timer, which starts again once the answer is sent.
+ */
+function closeIfStillIdle(socket: Socket): void {
+  const seen = socket.bytesRead;
+  setImmediate(() =>
+    setImmediate(() => {
+      if (socket.bytesRead === seen) socket.destroy();
+    }),
+  );
 }
 
 /**

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { AxeBuilder } from "@axe-core/playwright";
@@ -10,7 +10,24 @@ import { groupIdFromName } from "../../src/dev/fake-confluence.js";
 import { apiGet } from "../support/api.js";
 import { launchChromium } from "../support/browser.js";
 
-const SCREENSHOTS = path.join(ROOT_DIR, "docs/screenshots");
+/**
+ * Where the screenshots go: the gitignored scratch/screenshots, so that a test run leaves the
+ * tracked files alone. `npm run screenshots` sets SCREENSHOTS_DIR=docs/screenshots to update
+ * the documentation's pictures on purpose.
+ */
+const DOCS_SCREENSHOTS = path.join(ROOT_DIR, "docs/screenshots");
+const SCREENSHOTS = path.resolve(ROOT_DIR, process.env.SCREENSHOTS_DIR || "scratch/screenshots");
+const UPDATING_DOCS = SCREENSHOTS === DOCS_SCREENSHOTS;
+
+/** Each file's size and modification time, to tell whether a run wrote into the folder. */
+async function fingerprint(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const name of await readdir(dir).catch(() => [])) {
+    const s = await stat(path.join(dir, name));
+    out[name] = `${s.size}@${s.mtimeMs}`;
+  }
+  return out;
+}
 
 /** axe-core's serious and critical findings inside the app's iframe. */
 async function seriousViolations(page: Page): Promise<string[]> {
@@ -37,6 +54,8 @@ describe("the report pages in Chromium, through the demo host", () => {
   let browser: Browser;
   let context: BrowserContext;
   let dataDir: string;
+  let docsBefore: Record<string, string>;
+  let startedAt: number;
 
   const api = async <T>(pathAndQuery: string): Promise<T> => {
     const res = await apiGet(demo.appUrl, demo.fake, DEMO_ADMIN, pathAndQuery);
@@ -62,6 +81,8 @@ describe("the report pages in Chromium, through the demo host", () => {
   };
 
   beforeAll(async () => {
+    startedAt = Date.now();
+    docsBefore = await fingerprint(DOCS_SCREENSHOTS);
     dataDir = await mkdtemp(path.join(tmpdir(), "activity-demo-"));
     demo = await startDemo({ port: 0, hostPort: 0, dataDir, events: 900 });
     browser = await launchChromium();
@@ -110,6 +131,40 @@ describe("the report pages in Chromium, through the demo host", () => {
 
     await page.screenshot({ path: path.join(SCREENSHOTS, "dashboard-light.png"), fullPage: true });
     expect(await seriousViolations(page)).toEqual([]);
+    await page.close();
+  });
+
+  it("the per-day average says over how many tracked days; no summary reads 'more of fewer'", async () => {
+    const { page, frame } = await open("module=global");
+    const calendar = await api<{ trackedDays: number; activeUsersPerDay: number }>(
+      `/api/reports/calendar?${range()}`,
+    );
+    const kpis = await frame.locator("#kpis .kpi").allTextContents();
+    const perDay = kpis.find((k) => k.startsWith("Active users per day")) ?? "";
+    expect(perDay).toContain(
+      (Math.round(calendar.activeUsersPerDay * 10) / 10).toLocaleString("en-US"),
+    );
+    expect(perDay).toContain(`on average over ${calendar.trackedDays} tracked day`);
+    const cleanup = await api<UsersBody>(`/api/reports/users?${range()}&include=inactive&limit=1`);
+    await frame.click("#tab-users");
+    await frame.check("#inactive");
+    await frame.waitForFunction(
+      (n) => document.querySelector("#pager")?.textContent?.includes(`of ${n}`),
+      cleanup.total.toLocaleString("en-US"),
+    );
+    const texts = [
+      ...(await frame.locator("#kpis .note").allTextContents()),
+      ...(await frame.locator("#summary dd").allTextContents()),
+    ];
+    const pairs = texts.flatMap((t) => [
+      ...t.matchAll(/([\d,]+) (?:active )?of ([\d,]+) licensed user accounts/g),
+    ]);
+    expect(pairs.length).toBe(2);
+    for (const [, listed, accounts] of pairs) {
+      expect(Number(listed?.replace(/,/g, ""))).toBeLessThanOrEqual(
+        Number(accounts?.replace(/,/g, "")),
+      );
+    }
     await page.close();
   });
 
@@ -339,4 +394,14 @@ describe("the report pages in Chromium, through the demo host", () => {
     });
     await space.page.close();
   });
+
+  // Last in the file: every screenshot above has been taken by now.
+  it.skipIf(UPDATING_DOCS)(
+    "screenshots go to the scratch folder, not docs/screenshots",
+    async () => {
+      const written = await stat(path.join(SCREENSHOTS, "dashboard-dark.png"));
+      expect(written.mtimeMs).toBeGreaterThanOrEqual(startedAt - 1_000);
+      expect(await fingerprint(DOCS_SCREENSHOTS)).toEqual(docsBefore);
+    },
+  );
 });

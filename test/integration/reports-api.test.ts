@@ -1,3 +1,4 @@
+import * as jwt from "atlassian-jwt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FakeConfluence, groupIdFromName } from "../../src/dev/fake-confluence.js";
 import { payloadFor } from "../../src/dev/payloads.js";
@@ -13,6 +14,7 @@ const at = (time: string) => Date.parse(`${DAY}T${time}Z`);
 
 describe("reports API", () => {
   let t: TestApp;
+  let other: FakeConfluence;
   const get = (viewer: string, path: string, opts?: Parameters<typeof apiGet>[4]) =>
     apiGet(t.url, t.fake, viewer, path, opts);
 
@@ -84,8 +86,68 @@ describe("reports API", () => {
     ]) {
       expect(r.status).toBe(204);
     }
+
+    // A second site on the same app, with data of its own under the same account ids (ADMIN,
+    // MEMBER, alice) and the same space key (ENG), on the same day. Every test of this file
+    // runs with it present; "tenant isolation" below compares both sites' figures in full.
+    other = await new FakeConfluence().start();
+    const o = other;
+    o.users.set(ADMIN, {
+      accountId: ADMIN,
+      displayName: "Bea Boss",
+      admin: true,
+      groups: ["confluence-users"],
+    });
+    // A non-admin on the first site, a Confluence admin on this one.
+    o.users.set(MEMBER, {
+      accountId: MEMBER,
+      displayName: "Mo Bravo",
+      admin: true,
+      groups: ["confluence-users"],
+    });
+    o.users.set("alice", {
+      accountId: "alice",
+      displayName: "Alice Bravo",
+      groups: ["confluence-users"],
+    });
+    o.users.set("bob", {
+      accountId: "bob",
+      displayName: "Bob Builder",
+      groups: ["confluence-users"],
+    });
+    o.spaces.set("ENG", { key: "ENG", name: "Engineering at B", admins: { users: [] } });
+    o.spaces.set("OPS", { key: "OPS", name: "Operations", admins: { users: [] } });
+    expect((await o.install(t.url)).status).toBe(204);
+    const sendOther = (
+      event: string,
+      accountId: string,
+      spaceKey: string,
+      time: string,
+      contentId: string,
+    ) =>
+      o.sendWebhook(
+        t.url,
+        event,
+        payloadFor(event, { accountId, spaceKey, timestamp: at(time), contentId }),
+      );
+    for (const r of [
+      await sendOther("page_viewed", "alice", "ENG", "08:00:00", "100"),
+      await sendOther("page_viewed", "alice", "ENG", "08:20:00", "100"),
+      await sendOther("page_viewed", "alice", "ENG", "08:40:00", "100"),
+      await sendOther("page_viewed", "alice", "ENG", "09:00:00", "100"),
+      await sendOther("page_updated", "alice", "ENG", "10:00:00", "100"),
+      await sendOther("page_viewed", ADMIN, "OPS", "11:00:00", "200"),
+      await sendOther("page_viewed", ADMIN, "OPS", "11:30:00", "200"),
+      await sendOther("comment_created", "bob", "OPS", "12:00:00", "300"),
+      await sendOther("comment_created", "bob", "OPS", "12:30:00", "301"),
+    ]) {
+      expect(r.status).toBe(204);
+    }
   });
-  afterAll(() => t?.stop());
+  afterAll(async () => {
+    await other?.stop();
+    await t?.stop();
+  });
 
   const range = `from=${DAY}&to=${DAY}&tz=UTC`;
 
@@ -231,21 +293,11 @@ describe("reports API", () => {
       expect((await get(SPACE_ADMIN, `/api/reports/breakdown?${range}`)).status).toBe(403);
     });
 
-    it("a token from another site's secret is 401", async () => {
-      const other = await new FakeConfluence().start();
-      try {
-        expect((await other.install(t.url)).status).toBe(204);
-        const forged = t.fake.contextToken(ADMIN, { secret: other.sharedSecret });
-        expect((await get(ADMIN, `/api/reports/users?${range}`, { token: forged })).status).toBe(
-          401,
-        );
-        // The other site's own valid token sees only the other site's (empty) data.
-        const own = await apiGet(t.url, other, ADMIN, `/api/reports/users?${range}`);
-        expect([200, 403]).toContain(own.status);
-        if (own.status === 200) expect(own.json<{ total: number }>().total).toBe(0);
-      } finally {
-        await other.stop();
-      }
+    it("a token signed with another site's secret is 401", async () => {
+      const forged = t.fake.contextToken(ADMIN, { secret: other.sharedSecret });
+      const res = await get(ADMIN, `/api/reports/users?${range}`, { token: forged });
+      expect(res.status).toBe(401);
+      expect(res.json()).toEqual({ error: expect.objectContaining({ code: "unauthenticated" }) });
     });
 
     it("no token, an expired token, or an iframe URL token is 401", async () => {
@@ -360,6 +412,287 @@ describe("reports API", () => {
       expect((await get(MEMBER, `/api/reports/users.csv?${range}`, { via: "query" })).status).toBe(
         403,
       );
+    });
+  });
+
+  describe("tenant isolation: two sites with data, same account ids and space keys", () => {
+    /** Everything one site's viewer reads: users report, calendar, breakdown, activity, CSV. */
+    const figures = async (fake: FakeConfluence, viewer: string) => {
+      const read = async (path: string, via?: "query") => {
+        const res = await apiGet(t.url, fake, viewer, path, { via });
+        expect(res.status, `${path}: ${res.body}`).toBe(200);
+        return res;
+      };
+      // Rows and CSV lines are compared in account id order: which order the report uses is
+      // tested above (and sorting by name needs names the site's first request only fetches).
+      const byCodePoint = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
+      const users = (await read(`/api/reports/users?${range}`)).json<{
+        total: number;
+        rows: Record<string, unknown>[];
+        summary: { users: number; siteUsers: number; counts: Record<string, number> };
+      }>();
+      const activity = async (accountId: string) => {
+        const a = (await read(`/api/reports/users/${accountId}?${range}`)).json<{
+          recent: { event: string; url: string | null }[];
+          [key: string]: unknown;
+        }>();
+        return {
+          accountId: a.accountId,
+          displayName: a.displayName,
+          activeDays: a.activeDays,
+          counts: a.counts,
+          days: a.days,
+          recent: a.recent.map((e) => ({ event: e.event, url: e.url })),
+        };
+      };
+      return {
+        users: {
+          total: users.total,
+          rows: users.rows
+            .sort((x, y) => byCodePoint(String(x.accountId), String(y.accountId)))
+            .map((r) => ({
+              accountId: r.accountId,
+              displayName: r.displayName,
+              profileUrl: r.profileUrl,
+              counts: r.counts,
+              total: r.total,
+              activeDays: r.activeDays,
+              lastActive: r.lastActive,
+            })),
+          summary: {
+            users: users.summary.users,
+            siteUsers: users.summary.siteUsers,
+            counts: users.summary.counts,
+          },
+        },
+        calendar: (await read(`/api/reports/calendar?from=2026-11-09&to=2026-11-11&tz=UTC`)).json<{
+          days: unknown;
+        }>().days,
+        breakdown: (await read(`/api/reports/breakdown?${range}`)).json<{ counts: unknown }>()
+          .counts,
+        engBreakdown: (await read(`/api/reports/breakdown?${range}&space=ENG`)).json<{
+          counts: unknown;
+        }>().counts,
+        alice: await activity("alice"),
+        admin: await activity(ADMIN),
+        csv: (await read(`/api/reports/users.csv?${range}`, "query")).body
+          .trim()
+          .split("\n")
+          .map((line, i) => (i === 0 ? `0${line}` : `1${line}`))
+          .sort(byCodePoint)
+          .map((line) => line.slice(1)),
+      };
+    };
+    const counts = (c: Partial<Record<string, number>>) => ({
+      view: 0,
+      create: 0,
+      edit: 0,
+      delete: 0,
+      comment: 0,
+      like: 0,
+      attachment: 0,
+      label: 0,
+      space: 0,
+      other: 0,
+      ...c,
+    });
+    const lastActive = (time: string) => new Date(at(time)).toISOString();
+    const calendar = (events: number, users: number) => [
+      { date: "2026-11-09", events: 0, users: 0 },
+      { date: DAY, events, users },
+      { date: "2026-11-11", events: 0, users: 0 },
+    ];
+    const CSV_HEADER = '"Account Id","Views","Creates","Edits","Comments"';
+
+    it("each site's admin sees exactly its own site's figures", async () => {
+      const a = t.fake;
+      const row = (fake: FakeConfluence, accountId: string, displayName: string) => ({
+        accountId,
+        displayName,
+        profileUrl: `${fake.baseUrl}/people/${encodeURIComponent(accountId)}`,
+      });
+      const page = (fake: FakeConfluence, id: string) =>
+        `${fake.baseUrl}/pages/viewpage.action?pageId=${id}`;
+      const siteA = await figures(a, ADMIN);
+      const siteB = await figures(other, ADMIN);
+
+      expect(siteA).toEqual({
+        users: {
+          total: 4,
+          rows: [
+            {
+              ...row(a, "=cmd", "Formula Person"),
+              counts: counts({ edit: 1 }),
+              total: 1,
+              activeDays: 1,
+              lastActive: lastActive("13:00:00"),
+            },
+            {
+              ...row(a, "alice", "Alice Archer"),
+              counts: counts({ view: 2, create: 1, comment: 1 }),
+              total: 4,
+              activeDays: 1,
+              lastActive: lastActive("11:00:00"),
+            },
+            {
+              // Unknown to Confluence: no profile to link to.
+              ...row(a, "ghost", "ghost"),
+              profileUrl: null,
+              counts: counts({ view: 1 }),
+              total: 1,
+              activeDays: 1,
+              lastActive: lastActive("12:00:00"),
+            },
+            {
+              ...row(a, MEMBER, "<b>Mallory</b>"),
+              counts: counts({ view: 1 }),
+              total: 1,
+              activeDays: 1,
+              lastActive: lastActive("14:00:00"),
+            },
+          ],
+          summary: {
+            users: 4,
+            siteUsers: 6,
+            counts: counts({ view: 4, create: 1, edit: 1, comment: 1 }),
+          },
+        },
+        calendar: calendar(7, 4),
+        breakdown: counts({ view: 4, create: 1, edit: 1, comment: 1 }),
+        engBreakdown: counts({ view: 2, create: 1, edit: 1 }),
+        alice: {
+          accountId: "alice",
+          displayName: "Alice Archer",
+          activeDays: 1,
+          counts: counts({ view: 2, create: 1, comment: 1 }),
+          days: [{ date: DAY, events: 4, users: 1 }],
+          recent: [
+            // A comment links to its space (its webhook names no page of its own).
+            { event: "comment_created", url: `${a.baseUrl}/spaces/HR` },
+            { event: "page_created", url: page(a, "101") },
+            { event: "page_viewed", url: page(a, "100") },
+            { event: "page_viewed", url: page(a, "100") },
+          ],
+        },
+        admin: {
+          accountId: ADMIN,
+          displayName: "Ada Admin",
+          activeDays: 0,
+          counts: counts({}),
+          days: [{ date: DAY, events: 0, users: 0 }],
+          recent: [],
+        },
+        csv: [
+          CSV_HEADER,
+          `"'=cmd","0","0","1","0"`,
+          '"alice","2","1","0","1"',
+          '"ghost","1","0","0","0"',
+          `"${MEMBER}","1","0","0","0"`,
+        ],
+      });
+      expect(siteB).toEqual({
+        users: {
+          total: 3,
+          rows: [
+            {
+              ...row(other, ADMIN, "Bea Boss"),
+              counts: counts({ view: 2 }),
+              total: 2,
+              activeDays: 1,
+              lastActive: lastActive("11:30:00"),
+            },
+            {
+              ...row(other, "alice", "Alice Bravo"),
+              counts: counts({ view: 4, edit: 1 }),
+              total: 5,
+              activeDays: 1,
+              lastActive: lastActive("10:00:00"),
+            },
+            {
+              ...row(other, "bob", "Bob Builder"),
+              counts: counts({ comment: 2 }),
+              total: 2,
+              activeDays: 1,
+              lastActive: lastActive("12:30:00"),
+            },
+          ],
+          summary: { users: 3, siteUsers: 4, counts: counts({ view: 6, edit: 1, comment: 2 }) },
+        },
+        calendar: calendar(9, 3),
+        breakdown: counts({ view: 6, edit: 1, comment: 2 }),
+        engBreakdown: counts({ view: 4, edit: 1 }),
+        alice: {
+          accountId: "alice",
+          displayName: "Alice Bravo",
+          activeDays: 1,
+          counts: counts({ view: 4, edit: 1 }),
+          days: [{ date: DAY, events: 5, users: 1 }],
+          recent: [
+            { event: "page_updated", url: page(other, "100") },
+            ...Array.from({ length: 4 }, () => ({ event: "page_viewed", url: page(other, "100") })),
+          ],
+        },
+        admin: {
+          accountId: ADMIN,
+          displayName: "Bea Boss",
+          activeDays: 1,
+          counts: counts({ view: 2 }),
+          days: [{ date: DAY, events: 2, users: 1 }],
+          recent: [
+            { event: "page_viewed", url: page(other, "200") },
+            { event: "page_viewed", url: page(other, "200") },
+          ],
+        },
+        csv: [
+          CSV_HEADER,
+          `"${ADMIN}","2","0","0","0"`,
+          '"alice","4","0","1","0"',
+          '"bob","0","0","0","2"',
+        ],
+      });
+    });
+
+    it("an account id is an admin on one site only: the same id on the other site gets 403", async () => {
+      // MEMBER is a Confluence admin on the second site and not on the first.
+      const onB = await apiGet(t.url, other, MEMBER, `/api/reports/breakdown?${range}`);
+      expect(onB.status).toBe(200);
+      expect(onB.json<{ counts: unknown }>().counts).toEqual(
+        counts({ view: 6, edit: 1, comment: 2 }),
+      );
+      const onA = await get(MEMBER, `/api/reports/breakdown?${range}`);
+      expect(onA.status).toBe(403);
+      expect(onA.json()).toEqual({ error: expect.objectContaining({ code: "forbidden" }) });
+    });
+
+    it("a token signed with one site's secret but naming the other site (iss) is 401", async () => {
+      const now = Math.floor(Date.now() / 1000);
+      const token = (iss: string, secret: string) =>
+        jwt.encodeSymmetric(
+          { iss, sub: ADMIN, iat: now, exp: now + 300, qsh: "context-qsh" },
+          secret,
+        );
+      const path = `/api/reports/users?${range}`;
+      // The control: each site's own token is accepted.
+      expect(
+        (await get(ADMIN, path, { token: token(t.fake.clientKey, t.fake.sharedSecret) })).status,
+      ).toBe(200);
+      expect(
+        (await get(ADMIN, path, { token: token(other.clientKey, other.sharedSecret) })).status,
+      ).toBe(200);
+      for (const forged of [
+        token(other.clientKey, t.fake.sharedSecret),
+        token(t.fake.clientKey, other.sharedSecret),
+      ]) {
+        const res = await get(ADMIN, path, { token: forged });
+        expect(res.status).toBe(401);
+        expect(res.json()).toEqual({ error: expect.objectContaining({ code: "unauthenticated" }) });
+        const csv = await get(ADMIN, `/api/reports/users.csv?${range}`, {
+          token: forged,
+          via: "query",
+        });
+        expect(csv.status).toBe(401);
+        expect(csv.body).not.toContain("alice");
+      }
     });
   });
 });
