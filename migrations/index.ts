@@ -6,6 +6,7 @@ import * as settings from "./20261121030000_settings.js";
 import * as privacy from "./20261121040000_privacy.js";
 import * as lifecycleTokens from "./20261122000000_lifecycle_tokens.js";
 import * as forgeSettings from "./20261203000000_forge_settings.js";
+import * as firstInstalled from "./20261203010000_first_installed.js";
 
 /**
  * Every migration, oldest first. Listed explicitly (not discovered on disk) so they load the
@@ -19,6 +20,7 @@ const MIGRATIONS: [name: string, migration: Knex.Migration][] = [
   ["20261121040000_privacy", privacy],
   ["20261122000000_lifecycle_tokens", lifecycleTokens],
   ["20261203000000_forge_settings", forgeSettings],
+  ["20261203010000_first_installed", firstInstalled],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Knex.Migration]> = {

@@ -339,6 +339,44 @@ function kpi(label, value, note) {
   );
 }
 
+/** "1 tracked day", "42 tracked days". */
+function trackedDayCount(n) {
+  return `${number.format(n)} tracked ${plural.select(n) === "one" ? "day" : "days"}`;
+}
+
+/**
+ * How the listed people relate to the site's user accounts (the members of confluence-users),
+ * or null when Confluence cannot say: "120 active of 135 licensed user accounts (members of
+ * confluence-users) · 16 active accounts outside it". The first figure counts only listed
+ * members of the group, so it never exceeds the second.
+ */
+function licenceNote(summary, qualifier) {
+  if (summary.siteUsers == null || summary.outsideSiteUsers == null) return null;
+  const inside = summary.users - summary.outsideSiteUsers;
+  const q = qualifier ? `${qualifier} ` : "";
+  const note = `${number.format(inside)} ${q}of ${number.format(summary.siteUsers)} licensed user accounts (members of confluence-users)`;
+  const outside = summary.outsideSiteUsers;
+  if (outside === 0) return note;
+  const accounts = plural.select(outside) === "one" ? "account" : "accounts";
+  return `${note} · ${number.format(outside)} ${q}${accounts} outside it`;
+}
+
+/** Averaged by the server over the days of the range the site was tracked (since install). */
+function perDayKpi(calendar) {
+  if (calendar.activeUsersPerDay == null) {
+    return kpi("Active users per day", "None yet", "the app was not tracking this range");
+  }
+  const since =
+    calendar.trackedFrom && calendar.trackedFrom !== calendar.range.from
+      ? `, since ${formatDay(calendar.trackedFrom)}`
+      : "";
+  return kpi(
+    "Active users per day",
+    number.format(Math.round(calendar.activeUsersPerDay * 10) / 10),
+    `on average over ${trackedDayCount(calendar.trackedDays)}${since}`,
+  );
+}
+
 async function loadDashboard() {
   const [calendar, breakdown, users] = await Promise.all([
     api("/api/reports/calendar", query()),
@@ -350,16 +388,11 @@ async function loadDashboard() {
     (best, d) => (d.events > (best?.events ?? 0) ? d : best),
     null,
   );
-  const averageUsers = calendar.days.length
-    ? calendar.days.reduce((s, d) => s + d.users, 0) / calendar.days.length
-    : 0;
   $("kpis").replaceChildren(
     kpi(
       "Active users",
       number.format(users.summary.users),
-      users.summary.siteUsers == null
-        ? "with at least one event in the range"
-        : `of ${number.format(users.summary.siteUsers)} user accounts`,
+      licenceNote(users.summary, "active") ?? "with at least one event in the range",
     ),
     kpi("Events", number.format(events)),
     kpi(
@@ -367,7 +400,7 @@ async function loadDashboard() {
       busiest ? formatDay(busiest.date) : "None yet",
       busiest ? `${number.format(busiest.events)} events` : null,
     ),
-    kpi("Active users per day", number.format(Math.round(averageUsers * 10) / 10), "on average"),
+    perDayKpi(calendar),
   );
   renderCalendar($("calendar"), calendar.days);
   renderLegend();
@@ -525,10 +558,8 @@ async function loadUsers() {
   );
 
   const s = body.summary;
-  const users =
-    s.siteUsers == null
-      ? number.format(s.users)
-      : `${number.format(s.users)} of ${number.format(s.siteUsers)} user accounts`;
+  const note = licenceNote(s, "");
+  const users = note == null ? number.format(s.users) : `${number.format(s.users)}: ${note}`;
   $("summary").replaceChildren(
     el(
       "dl",

@@ -116,15 +116,17 @@ export class KnexStore {
       this.cache.delete(clientKey);
       return saved;
     }
+    // first_installed_at is set on insert only: reports count tracked days from it.
+    const now = new Date();
     await trx.raw(
-      `INSERT INTO tenant (client_key, base_url, client_info, installed_at)
-       VALUES (?, ?, ?::jsonb, ?)
+      `INSERT INTO tenant (client_key, base_url, client_info, installed_at, first_installed_at)
+       VALUES (?, ?, ?::jsonb, ?, ?)
        ON CONFLICT (client_key) DO UPDATE SET
          base_url = EXCLUDED.base_url,
          client_info = EXCLUDED.client_info,
          installed_at = EXCLUDED.installed_at,
          uninstalled_at = NULL`,
-      [clientKey, info.baseUrl, JSON.stringify(info), new Date()],
+      [clientKey, info.baseUrl, JSON.stringify(info), now, now],
     );
     if (typeof info.installationId === "string" && info.installationId !== "") {
       await this.associateInstallations(info.installationId, clientKey, trx);

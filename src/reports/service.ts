@@ -13,9 +13,11 @@ import type { CommonParams, UsersParams } from "./params.js";
 import { getBreakdown } from "./queries/breakdown.js";
 import { getCalendar, type Scope } from "./queries/calendar.js";
 import type { Counts } from "./queries/sql.js";
+import { getTrackedSince, trackedAverage } from "./queries/tracked-days.js";
 import { getRecentEvents } from "./queries/user-activity.js";
 import { getUsersReport, type UserRow, usersReportSql } from "./queries/users-report.js";
 import { type ReportRange, today } from "./range.js";
+import { type Exclusions, excludedAccountIds, resolveExclusions } from "./exclusions.js";
 import { readZone, registerZone, type ZoneState } from "./sealing.js";
 import type { TrackingPolicies } from "../settings/tracking-policies.js";
 import { currentStreak, longestStreak, streakIsCurrent } from "./streaks.js";
@@ -72,6 +74,16 @@ export class ReportService {
     return row ? Number(row.id) : NO_SUCH_ID;
   }
 
+  /** Account ids never listed: excluded people, and app accounts while they are not tracked. */
+  private async excludedAccounts(tenantId: number): Promise<string[]> {
+    return excludedAccountIds(this.db, tenantId, await this.policies.forTenant(tenantId));
+  }
+
+  /** What the site's settings exclude, as ids: left out of every figure. */
+  private async exclusions(tenantId: number): Promise<Exclusions> {
+    return resolveExclusions(this.db, tenantId, await this.policies.forTenant(tenantId));
+  }
+
   private async scope(
     tenantId: number,
     space: string | null,
@@ -103,10 +115,11 @@ export class ReportService {
     if (p.group !== null) {
       await refreshGroupMembers(this.db, this.clientFor(tenant), tenant.id, p.group);
     }
-    const excluded = [...(await this.policies.forTenant(tenant.id)).excludedAccounts];
+    const excluded = await this.excludedAccounts(tenant.id);
     const inactiveGroup = p.inactive ? await this.inactiveGroup(tenant, p.inactiveGroup) : null;
+    const licenceGroup = await this.siteUsersGroup(tenant);
     const report = await this.read(tenant.id, p.range.tz, (trx, zone) =>
-      getUsersReport(trx, tenant.id, p, zone, excluded, inactiveGroup),
+      getUsersReport(trx, tenant.id, p, zone, excluded, inactiveGroup, licenceGroup),
     );
     const rows = await this.withNames(tenant, report.rows);
     this.fillProfilesInBackground(tenant);
@@ -114,9 +127,12 @@ export class ReportService {
       range: rangeJson(p.range),
       total: report.total,
       rows,
+      // users = listed people; siteUsers = members of confluence-users; outsideSiteUsers =
+      // listed people not in it. So users - outsideSiteUsers <= siteUsers, always.
       summary: {
         users: report.summary.users,
-        siteUsers: await this.siteUsers(tenant),
+        siteUsers: report.summary.siteUsers,
+        outsideSiteUsers: report.summary.outsideSiteUsers,
         counts: report.summary.counts,
       },
     };
@@ -127,7 +143,7 @@ export class ReportService {
     if (p.group !== null) {
       await refreshGroupMembers(this.db, this.clientFor(tenant), tenant.id, p.group);
     }
-    const excluded = [...(await this.policies.forTenant(tenant.id)).excludedAccounts];
+    const excluded = await this.excludedAccounts(tenant.id);
     const inactiveGroup = p.inactive ? await this.inactiveGroup(tenant, p.inactiveGroup) : null;
     await registerZone(this.db, tenant.id, p.range.tz);
     const trx = await this.db.transaction(undefined, {
@@ -151,18 +167,27 @@ export class ReportService {
     }
   }
 
-  async calendar(tenant: Tenant, p: CommonParams & { accountId: string | null }) {
+  /**
+   * Events and active users per day, and active users per day averaged over the days of the
+   * range the site was tracked (from its first install, to today at the latest).
+   */
+  async calendar(tenant: Tenant, p: CommonParams & { accountId: string | null }, now = new Date()) {
     const scope = await this.scope(tenant.id, p.space, p.accountId);
-    const days = await this.read(tenant.id, p.range.tz, (trx, zone) =>
-      getCalendar(trx, tenant.id, p.range, scope, zone),
+    const ex = await this.exclusions(tenant.id);
+    const [days, since] = await this.read(tenant.id, p.range.tz, (trx, zone) =>
+      Promise.all([
+        getCalendar(trx, tenant.id, p.range, scope, zone, ex),
+        getTrackedSince(trx, tenant.id),
+      ]),
     );
-    return { range: rangeJson(p.range), days };
+    return { range: rangeJson(p.range), days, ...trackedAverage(days, since, p.range.tz, now) };
   }
 
   async breakdown(tenant: Tenant, p: CommonParams & { accountId: string | null }) {
     const scope = await this.scope(tenant.id, p.space, p.accountId);
+    const ex = await this.exclusions(tenant.id);
     const counts = await this.read(tenant.id, p.range.tz, (trx, zone) =>
-      getBreakdown(trx, tenant.id, p.range, scope, zone),
+      getBreakdown(trx, tenant.id, p.range, scope, zone, ex),
     );
     return { range: rangeJson(p.range), counts };
   }
@@ -171,14 +196,15 @@ export class ReportService {
   async userActivity(tenant: Tenant, accountId: string, p: CommonParams, now = new Date()) {
     const scope = await this.scope(tenant.id, p.space, accountId);
     const actorId = scope.actorId as number;
+    const ex = await this.exclusions(tenant.id);
     const [days, counts] = await this.read(tenant.id, p.range.tz, (trx, zone) =>
       Promise.all([
-        getCalendar(trx, tenant.id, p.range, scope, zone),
-        getBreakdown(trx, tenant.id, p.range, scope, zone),
+        getCalendar(trx, tenant.id, p.range, scope, zone, ex),
+        getBreakdown(trx, tenant.id, p.range, scope, zone, ex),
       ]),
     );
     const [recent, profile, last] = await Promise.all([
-      getRecentEvents(this.db, tenant.id, actorId, p.range, scope.spaceId),
+      getRecentEvents(this.db, tenant.id, actorId, p.range, scope.spaceId, ex),
       this.withNames(tenant, [{ accountId } as UserRow]),
       this.lastActive(tenant.id, actorId, scope.spaceId),
     ]);
@@ -241,18 +267,16 @@ export class ReportService {
   }
 
   /**
-   * All user accounts of the site: the current members of confluence-users. Null when
-   * Confluence cannot say (the report still answers).
+   * The group of all user accounts of the site (confluence-users), its current members
+   * refreshed, for the users summary to count (siteUsers, and the listed people outside it).
+   * Null when Confluence cannot say (the report still answers, without those two figures).
    */
-  private async siteUsers(tenant: Tenant): Promise<number | null> {
+  private async siteUsersGroup(tenant: Tenant): Promise<string | null> {
     try {
       const id = await this.licenceGroupId(tenant);
       if (id === null) return null;
       await refreshGroupMembers(this.db, this.clientFor(tenant), tenant.id, id);
-      const row = await this.db("group_member")
-        .where({ tenant_id: tenant.id, group_id: id })
-        .first(this.db.raw("count(*)::int AS n"));
-      return Number((row as { n: number } | undefined)?.n ?? 0);
+      return id;
     } catch (error) {
       this.logger.warn({ err: error, tenantId: tenant.id }, "could not count site users");
       return null;

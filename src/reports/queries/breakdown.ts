@@ -3,7 +3,9 @@ import type { Db } from "../../db/knex.js";
 import { EVENT_TYPE_NAMES, typeFromCode } from "../../events/types.js";
 import type { ReportRange } from "../range.js";
 import { splitRange, type ZoneState } from "../sealing.js";
+import { type Exclusions, keepIncludedSql, NO_EXCLUSIONS } from "../exclusions.js";
 import type { Scope } from "./calendar.js";
+import { excludedCounts } from "./excluded.js";
 import {
   type Counts,
   countsFrom,
@@ -14,9 +16,10 @@ import {
 } from "./sql.js";
 
 /**
- * Events per type over the range. Site-wide from site_quarter; one user from the sealed prefix
- * sums plus, for days not sealed yet, user_day and the partial days' raw events; a space (with
- * or without a user) from raw events.
+ * Events per type over the range, leaving out what `ex` excludes. Site-wide from site_quarter;
+ * one user from the sealed prefix sums plus, for days not sealed yet, user_day and the partial
+ * days' raw events; a space (with or without a user) from raw events. Exclusions are taken
+ * away from the rollups' counts (queries/excluded.ts) and filtered out of raw events.
  */
 export async function getBreakdown(
   db: Db | Knex.Transaction,
@@ -24,48 +27,86 @@ export async function getBreakdown(
   range: ReportRange,
   scope: Scope,
   zone: ZoneState | null = null,
+  ex: Exclusions = NO_EXCLUSIONS,
 ): Promise<Counts> {
-  const start = range.start.toISOString();
-  const end = range.end.toISOString();
-  if (scope.spaceId === null && scope.actorId === null) {
+  if (
+    (scope.actorId !== null && ex.actorIds.includes(scope.actorId)) ||
+    (scope.spaceId !== null && ex.spaceIds.includes(scope.spaceId))
+  ) {
+    return emptyCounts();
+  }
+  if (scope.spaceId === null) {
+    const counts = await rollupBreakdown(db, tenantId, range, scope.actorId, zone);
+    const taken = await excludedCounts(db, tenantId, range, ex, scope.actorId);
+    for (const t of EVENT_TYPE_NAMES) counts[t] -= taken[t];
+    return counts;
+  }
+  return rawBreakdown(db, tenantId, range, scope.spaceId, scope.actorId, ex);
+}
+
+/** From the rollups: site-wide, or one person's (every stored event counted). */
+async function rollupBreakdown(
+  db: Db | Knex.Transaction,
+  tenantId: number,
+  range: ReportRange,
+  actorId: number | null,
+  zone: ZoneState | null,
+): Promise<Counts> {
+  if (actorId === null) {
     const rows = (
       await db.raw(
         `SELECT type, sum(events)::int AS n FROM site_quarter
          WHERE tenant_id = ? AND bucket >= ? AND bucket < ? GROUP BY type`,
-        [tenantId, start, end],
+        [tenantId, range.start.toISOString(), range.end.toISOString()],
       )
     ).rows as { type: number; n: number }[];
     const counts = emptyCounts();
     for (const r of rows) counts[typeFromCode(Number(r.type))] = Number(r.n);
     return counts;
   }
-  if (scope.spaceId === null && scope.actorId !== null) {
-    const split = splitRange(range, zone);
-    const total = emptyCounts();
-    const parts = [
-      split.sealed ? sealedDiffSql(tenantId, split.sealed, scope.actorId) : null,
-      split.live ? rollupCountsSql(split.live, tenantId, scope.actorId) : null,
-    ];
-    for (const q of parts) {
-      if (!q) continue;
-      const row = (await db.raw(q.sql, q.bindings)).rows[0];
-      if (!row) continue;
-      const counts = countsFrom(row);
-      for (const t of EVENT_TYPE_NAMES) total[t] += counts[t];
-    }
-    return total;
+  const split = splitRange(range, zone);
+  const total = emptyCounts();
+  const parts = [
+    split.sealed ? sealedDiffSql(tenantId, split.sealed, actorId) : null,
+    split.live ? rollupCountsSql(split.live, tenantId, actorId) : null,
+  ];
+  for (const q of parts) {
+    if (!q) continue;
+    const row = (await db.raw(q.sql, q.bindings)).rows[0];
+    if (!row) continue;
+    const counts = countsFrom(row);
+    for (const t of EVENT_TYPE_NAMES) total[t] += counts[t];
   }
-  const bindings: (string | number)[] = [tenantId, start, end, scope.spaceId as number];
+  return total;
+}
+
+/** A space (with or without a user): raw events, without the excluded ones. */
+async function rawBreakdown(
+  db: Db | Knex.Transaction,
+  tenantId: number,
+  range: ReportRange,
+  spaceId: number,
+  actorId: number | null,
+  ex: Exclusions,
+): Promise<Counts> {
+  const keep = keepIncludedSql(ex);
+  const bindings: (string | number)[] = [
+    tenantId,
+    range.start.toISOString(),
+    range.end.toISOString(),
+    spaceId,
+  ];
   let actor = "";
-  if (scope.actorId !== null) {
+  if (actorId !== null) {
     actor = "AND actor_id = ?";
-    bindings.push(scope.actorId);
+    bindings.push(actorId);
   }
   const row = (
     await db.raw(
       `SELECT ${RAW_TYPE_COUNTS} FROM event
-       WHERE tenant_id = ? AND occurred_at >= ? AND occurred_at < ? AND space_id = ? ${actor}`,
-      bindings,
+       WHERE tenant_id = ? AND occurred_at >= ? AND occurred_at < ? AND space_id = ? ${actor}
+         ${keep.sql}`,
+      [...bindings, ...keep.bindings],
     )
   ).rows[0];
   return row ? countsFrom(row) : emptyCounts();

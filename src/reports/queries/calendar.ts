@@ -2,6 +2,8 @@ import type { Knex } from "knex";
 import type { Db } from "../../db/knex.js";
 import type { ReportRange } from "../range.js";
 import { splitRange, type ZoneState } from "../sealing.js";
+import { type Exclusions, keepIncludedSql, NO_EXCLUSIONS } from "../exclusions.js";
+import { excludedPerDay } from "./excluded.js";
 import { boundsLiteral, MASKS_CTE, masksJson, overlappingUtcDays, ZERO_MASK } from "./sql.js";
 
 export interface CalendarDay {
@@ -18,8 +20,10 @@ export interface Scope {
 
 /**
  * Events and distinct active users per local day of the range, one entry per day (zeros
- * included). Site-wide: events from site_quarter, users from user_day's quarter bits, both
- * exact in any zone. For a space or a user: raw events, bucketed by the local days' starts.
+ * included), leaving out what `ex` excludes. Site-wide: events from site_quarter, users from
+ * user_day's quarter bits, both exact in any zone. For a space or a user: raw events, bucketed
+ * by the local days' starts. Exclusions are taken away from the rollups' figures
+ * (queries/excluded.ts) and filtered out of raw events.
  */
 export async function getCalendar(
   db: Db | Knex.Transaction,
@@ -27,29 +31,52 @@ export async function getCalendar(
   range: ReportRange,
   scope: Scope,
   zone: ZoneState | null = null,
+  ex: Exclusions = NO_EXCLUSIONS,
 ): Promise<CalendarDay[]> {
-  if (scope.spaceId === null && scope.actorId === null)
-    return siteCalendar(db, tenantId, range, zone);
-  if (scope.spaceId === null && scope.actorId !== null) {
-    const split = splitRange(range, zone);
-    const days = new Map<string, CalendarDay>();
-    if (split.sealed) {
-      const rows = (
-        await db.raw(
-          `SELECT local_day::text AS date, events FROM zone_user_day
-           WHERE tenant_id = ? AND zone_id = ? AND actor_id = ? AND local_day >= ?::date
-             AND local_day <= ?::date AND events > 0`,
-          [tenantId, split.sealed.zoneId, scope.actorId, split.sealed.from, split.sealed.to],
-        )
-      ).rows as { date: string; events: number }[];
-      for (const r of rows) days.set(r.date, { date: r.date, events: Number(r.events), users: 1 });
-    }
-    if (split.live) {
-      for (const d of await rawCalendar(db, tenantId, split.live, scope)) days.set(d.date, d);
-    }
-    return range.days.map((d) => days.get(d.date) ?? { date: d.date, events: 0, users: 0 });
+  if (
+    (scope.actorId !== null && ex.actorIds.includes(scope.actorId)) ||
+    (scope.spaceId !== null && ex.spaceIds.includes(scope.spaceId))
+  ) {
+    return range.days.map((d) => ({ date: d.date, events: 0, users: 0 }));
   }
-  return rawCalendar(db, tenantId, range, scope);
+  if (scope.spaceId === null) {
+    const days = await rollupCalendar(db, tenantId, range, scope.actorId, zone);
+    const taken = await excludedPerDay(db, tenantId, range, ex, scope.actorId);
+    return days.map((d) => {
+      const t = taken.get(d.date);
+      return t ? { date: d.date, events: d.events - t.events, users: d.users - t.users } : d;
+    });
+  }
+  return rawCalendar(db, tenantId, range, scope, ex);
+}
+
+/** From the rollups: site-wide, or one person's (every stored event counted). */
+async function rollupCalendar(
+  db: Db | Knex.Transaction,
+  tenantId: number,
+  range: ReportRange,
+  actorId: number | null,
+  zone: ZoneState | null,
+): Promise<CalendarDay[]> {
+  if (actorId === null) return siteCalendar(db, tenantId, range, zone);
+  const split = splitRange(range, zone);
+  const days = new Map<string, CalendarDay>();
+  if (split.sealed) {
+    const rows = (
+      await db.raw(
+        `SELECT local_day::text AS date, events FROM zone_user_day
+         WHERE tenant_id = ? AND zone_id = ? AND actor_id = ? AND local_day >= ?::date
+           AND local_day <= ?::date AND events > 0`,
+        [tenantId, split.sealed.zoneId, actorId, split.sealed.from, split.sealed.to],
+      )
+    ).rows as { date: string; events: number }[];
+    for (const r of rows) days.set(r.date, { date: r.date, events: Number(r.events), users: 1 });
+  }
+  if (split.live) {
+    const live = await rawCalendar(db, tenantId, split.live, { spaceId: null, actorId });
+    for (const d of live) days.set(d.date, d);
+  }
+  return range.days.map((d) => days.get(d.date) ?? { date: d.date, events: 0, users: 0 });
 }
 
 /**
@@ -129,7 +156,9 @@ async function rawCalendar(
   tenantId: number,
   range: ReportRange,
   scope: Scope,
+  ex: Exclusions = NO_EXCLUSIONS,
 ): Promise<CalendarDay[]> {
+  const keep = keepIncludedSql(ex);
   const filters: string[] = [];
   const bindings: (string | number)[] = [
     boundsLiteral(range),
@@ -145,6 +174,8 @@ async function rawCalendar(
     filters.push("AND actor_id = ?");
     bindings.push(scope.actorId);
   }
+  filters.push(keep.sql);
+  bindings.push(...keep.bindings);
   const rows = (
     await db.raw(
       `SELECT width_bucket(occurred_at, ?::timestamptz[]) AS i, count(*)::int AS events,

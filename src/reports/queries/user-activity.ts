@@ -1,5 +1,6 @@
 import type { Db } from "../../db/knex.js";
 import { type EventType, typeFromCode, webhookByCode } from "../../events/types.js";
+import { type Exclusions, keepIncludedSql, NO_EXCLUSIONS } from "../exclusions.js";
 import type { ReportRange } from "../range.js";
 import { MASKS_CTE, masksJson, overlappingUtcDays, ZERO_MASK } from "./sql.js";
 
@@ -42,6 +43,7 @@ export async function getRecentEvents(
   actorId: number,
   range: ReportRange,
   spaceId: number | null,
+  ex: Exclusions = NO_EXCLUSIONS,
   limit = 20,
 ): Promise<RecentEvent[]> {
   const bindings: (string | number)[] = [
@@ -55,7 +57,8 @@ export async function getRecentEvents(
     space = "AND e.space_id = ?";
     bindings.push(spaceId);
   }
-  bindings.push(limit);
+  const keep = keepIncludedSql(ex, "e.");
+  bindings.push(...keep.bindings, limit);
   const rows = (
     await db.raw(
       `SELECT e.type, e.webhook, e.occurred_at, s.space_key, c.content_key, c.content_type, c.title
@@ -63,6 +66,7 @@ export async function getRecentEvents(
        LEFT JOIN space s ON s.tenant_id = e.tenant_id AND s.id = e.space_id
        LEFT JOIN content c ON c.tenant_id = e.tenant_id AND c.id = e.content_id
        WHERE e.tenant_id = ? AND e.actor_id = ? AND e.occurred_at >= ? AND e.occurred_at < ? ${space}
+         ${keep.sql}
        ORDER BY e.occurred_at DESC, e.id DESC
        LIMIT ?`,
       bindings,

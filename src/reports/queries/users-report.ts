@@ -33,7 +33,15 @@ export interface UserRow {
 export interface UsersReport {
   total: number;
   rows: UserRow[];
-  summary: { users: number; counts: Counts };
+  summary: {
+    /** People listed (every page). */
+    users: number;
+    /** Members of the licence group; null when it is not known. */
+    siteUsers: number | null;
+    /** Listed people who are not members of the licence group; null when it is not known. */
+    outsideSiteUsers: number | null;
+    counts: Counts;
+  };
 }
 
 const SORT_SQL: Record<Exclude<UserSortKey, (typeof EVENT_TYPE_NAMES)[number]>, string> = {
@@ -43,10 +51,15 @@ const SORT_SQL: Record<Exclude<UserSortKey, (typeof EVENT_TYPE_NAMES)[number]>, 
   lastActive: "last_active",
 };
 
+/**
+ * The ORDER BY of the users report (the JSON pages and the CSV share it). Only Last active can
+ * be null (never active): never is the longest ago, so those people come first ascending (the
+ * clean-up list's head) and last descending. Ties: account id, so pages never overlap.
+ */
 function orderBy(sort: UserSortKey, order: "asc" | "desc"): string {
   const column = sort in SORT_SQL ? SORT_SQL[sort as keyof typeof SORT_SQL] : `n_${sort}`;
-  const dir = order === "asc" ? "ASC" : "DESC";
-  return `${column} ${dir} NULLS LAST, account_id ASC`;
+  const dir = order === "asc" ? "ASC NULLS FIRST" : "DESC NULLS LAST";
+  return `${column} ${dir}, account_id ASC`;
 }
 
 /**
@@ -192,7 +205,12 @@ export function toUserRow(r: Record<string, unknown>): UserRow {
   };
 }
 
-/** One page of the users report, with the total and the summary over every listed user. */
+/**
+ * One page of the users report, with the total and the summary over every listed user.
+ * With `licenceGroup` (the confluence-users group id), the summary also counts its members
+ * and the listed people outside it, read in the same snapshot as the rows: so
+ * `users - outsideSiteUsers <= siteUsers` always holds.
+ */
 export async function getUsersReport(
   db: Db | Knex.Transaction,
   tenantId: number,
@@ -200,16 +218,28 @@ export async function getUsersReport(
   zone: ZoneState | null,
   excluded: string[] = [],
   inactiveGroup: string | null = null,
+  licenceGroup: string | null = null,
 ): Promise<UsersReport> {
   const { sql, bindings } = usersReportSql(tenantId, p, zone, excluded, inactiveGroup);
   const sums = COUNT_COLUMNS.map((c) => `coalesce(sum(${c}), 0)::int AS ${c}`).join(", ");
+  const licence =
+    licenceGroup === null
+      ? { sql: "NULL::int AS site_users, NULL::int AS outside", bindings: [] }
+      : {
+          sql: `(SELECT count(*)::int FROM group_member WHERE tenant_id = ? AND group_id = ?)
+                  AS site_users,
+                (count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM group_member g
+                  WHERE g.tenant_id = ? AND g.group_id = ? AND g.account_id = q.account_id)))::int
+                  AS outside`,
+          bindings: [tenantId, licenceGroup, tenantId, licenceGroup],
+        };
   const result = await db.raw(
     `WITH q AS (${sql}),
-      summary AS (SELECT count(*)::int AS users, ${sums} FROM q),
-      page AS (SELECT * FROM q LIMIT ? OFFSET ?)
+      summary AS (SELECT count(*)::int AS users, ${licence.sql}, ${sums} FROM q),
+      page AS (SELECT * FROM q ORDER BY ${orderBy(p.sort, p.order)} LIMIT ? OFFSET ?)
      SELECT (SELECT row_to_json(summary) FROM summary) AS summary,
             coalesce((SELECT json_agg(page) FROM page), '[]'::json) AS rows`,
-    [...bindings, p.limit, p.offset],
+    [...bindings, ...licence.bindings, p.limit, p.offset],
   );
   const row = result.rows[0] as {
     summary: Record<string, unknown>;
@@ -219,6 +249,11 @@ export async function getUsersReport(
   return {
     total: users,
     rows: row.rows.map(toUserRow),
-    summary: { users, counts: countsFrom(row.summary) },
+    summary: {
+      users,
+      siteUsers: row.summary.site_users == null ? null : Number(row.summary.site_users),
+      outsideSiteUsers: row.summary.outside == null ? null : Number(row.summary.outside),
+      counts: countsFrom(row.summary),
+    },
   };
 }
