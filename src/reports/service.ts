@@ -118,8 +118,9 @@ export class ReportService {
     const excluded = await this.excludedAccounts(tenant.id);
     const inactiveGroup = p.inactive ? await this.inactiveGroup(tenant, p.inactiveGroup) : null;
     const licenceGroup = await this.siteUsersGroup(tenant);
+    const { spaceIds } = await this.exclusions(tenant.id);
     const report = await this.read(tenant.id, p.range.tz, (trx, zone) =>
-      getUsersReport(trx, tenant.id, p, zone, excluded, inactiveGroup, licenceGroup),
+      getUsersReport(trx, tenant.id, p, zone, excluded, inactiveGroup, licenceGroup, spaceIds),
     );
     const rows = await this.withNames(tenant, report.rows);
     this.fillProfilesInBackground(tenant);
@@ -152,7 +153,15 @@ export class ReportService {
     });
     try {
       const zone = await readZone(trx, tenant.id, p.range.tz);
-      const { sql, bindings } = usersReportSql(tenant.id, p, zone, excluded, inactiveGroup);
+      const { spaceIds } = await this.exclusions(tenant.id);
+      const { sql, bindings } = usersReportSql(
+        tenant.id,
+        p,
+        zone,
+        excluded,
+        inactiveGroup,
+        spaceIds,
+      );
       const stream = trx.raw(sql, bindings).stream();
       const finish = () => {
         if (!trx.isCompleted()) trx.commit().catch(() => {});

@@ -155,7 +155,7 @@ describe(`exclusions apply to every figure, past included (${BACKEND})`, () => {
     const cal = await get<{ days: { events: number }[] }>(`/api/reports/calendar?${qs(base)}`);
     const br = await get<{ counts: Record<string, number> }>(`/api/reports/breakdown?${qs(base)}`);
     const users = await get<{
-      rows: { total: number }[];
+      rows: { accountId: string; counts: unknown; total: number; activeDays: number }[];
       summary: { counts: Record<string, number> };
     }>(`/api/reports/users?${qs(base)}&limit=1000`);
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
@@ -163,9 +163,21 @@ describe(`exclusions apply to every figure, past included (${BACKEND})`, () => {
     expect(sum(Object.values(br.counts))).toBe(calendarTotal);
     expect(sum(Object.values(users.summary.counts))).toBe(calendarTotal);
     expect(sum(users.rows.map((r) => r.total))).toBe(calendarTotal);
-    expect(users.rows.map((r) => r.total)).toEqual(
-      expectedUsers(events.filter(kept), base).map((r) => r.total),
-    );
+    const figures = (rows: { accountId: string; counts: unknown; activeDays: number }[]) =>
+      rows
+        .map((r) => ({ accountId: r.accountId, counts: r.counts, activeDays: r.activeDays }))
+        .sort((a, b) => (a.accountId < b.accountId ? -1 : 1));
+    expect(figures(users.rows)).toEqual(figures(expectedUsers(events.filter(kept), base)));
+    // A space's own report: its people and figures, without excluded people.
+    for (const space of SPACES) {
+      const q = { ...base, space };
+      const inSpace = await get<{
+        rows: { accountId: string; counts: unknown; total: number; activeDays: number }[];
+      }>(`/api/reports/users?${qs(q)}&limit=1000`);
+      expect(figures(inSpace.rows), `users ${space}`).toEqual(
+        figures(expectedUsers(events.filter(kept), q)),
+      );
+    }
   };
 
   const excludedPerson = "p-bob";
@@ -182,18 +194,20 @@ describe(`exclusions apply to every figure, past included (${BACKEND})`, () => {
     await checkTotalsAgree(withoutPeople);
   });
 
-  it("when a space is excluded too, its past events leave the calendar, breakdown and dialogs", async () => {
+  it("when a space is excluded too, its past events leave every figure, and all totals agree", async () => {
     await settings({
       excludedUsers: [excludedPerson],
       excludedSpaces: ["S2"],
       trackAppAccounts: false,
     });
     await checkFigures(withoutAll, "people+space");
+    await checkTotalsAgree(withoutAll);
   });
 
   it("from the sealed prefix sums, the same", async () => {
     await sealAll(t.db, createLogger("silent"));
     await checkFigures(withoutAll, "people+space, sealed");
+    await checkTotalsAgree(withoutAll);
   });
 
   it("when the exclusions are lifted, the figures come back", async () => {

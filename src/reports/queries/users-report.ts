@@ -2,6 +2,7 @@ import type { Knex } from "knex";
 import type { Db } from "../../db/knex.js";
 import type { EVENT_TYPE_NAMES } from "../../events/types.js";
 import type { UserSortKey, UsersParams } from "../params.js";
+import { intArray } from "../exclusions.js";
 import { splitRange, type ZoneState } from "../sealing.js";
 import {
   boundsLiteral,
@@ -76,6 +77,8 @@ export function usersReportSql(
   excluded: string[] = [],
   /** A group id: its current members without an event are listed too, with zeros. */
   inactiveGroup: string | null = null,
+  /** Excluded spaces: their events leave every person's counts and active days. */
+  excludedSpaces: number[] = [],
 ): { sql: string; bindings: (string | number)[] } {
   const bindings: (string | number)[] = [];
   let ctes: string;
@@ -98,6 +101,38 @@ export function usersReportSql(
         FROM c JOIN d USING (actor_id)`);
       bindings.push(masksJson(split.live), ...counts.bindings, ...active.bindings);
     }
+    if (excludedSpaces.length > 0) {
+      // The rollups count every space: take away each person's events in excluded spaces, and
+      // the days on which those were all they did (one probe per person and day).
+      const spaces = intArray(excludedSpaces);
+      const bounds = boundsLiteral(p.range);
+      parts.push(
+        `xe AS (
+           SELECT width_bucket(occurred_at, ?::timestamptz[]) AS i, actor_id, ${RAW_TYPE_COUNTS}
+           FROM event
+           WHERE tenant_id = ? AND occurred_at >= ? AND occurred_at < ?
+             AND space_id = ANY(?::int[])
+           GROUP BY 1, 2
+         )`,
+      );
+      bindings.push(
+        bounds,
+        tenantId,
+        p.range.start.toISOString(),
+        p.range.end.toISOString(),
+        spaces,
+      );
+      members.push(`SELECT xe.actor_id, ${COUNT_COLUMNS.map((c) => `-xe.${c}`).join(", ")},
+          CASE WHEN EXISTS (
+            SELECT 1 FROM event e
+            WHERE e.tenant_id = ? AND e.actor_id = xe.actor_id
+              AND e.occurred_at >= (?::timestamptz[])[xe.i]
+              AND e.occurred_at < (?::timestamptz[])[xe.i + 1]
+              AND (e.space_id IS NULL OR e.space_id <> ALL(?::int[]))
+          ) THEN 0 ELSE -1 END
+        FROM xe`);
+      bindings.push(tenantId, bounds, bounds, spaces);
+    }
     ctes = `${parts.join(",\n")},
       stats AS (
         SELECT x.actor_id, ${COUNT_COLUMNS.map((c) => `sum(x.${c})::int AS ${c}`).join(", ")},
@@ -105,6 +140,9 @@ export function usersReportSql(
         FROM (${members.join(" UNION ALL ")}) x
         JOIN actor a ON a.tenant_id = ? AND a.id = x.actor_id
         GROUP BY x.actor_id, a.account_id, a.last_active_at
+        -- Listed: people with an event left in the range (every row has one, unless all of
+        -- theirs were in excluded spaces).
+        HAVING sum(${COUNT_COLUMNS.map((c) => `x.${c}`).join(" + ")}) > 0
       )`;
     bindings.push(tenantId);
   } else {
@@ -114,6 +152,7 @@ export function usersReportSql(
           count(DISTINCT width_bucket(occurred_at, ?::timestamptz[]))::int AS active_days
         FROM event
         WHERE tenant_id = ? AND space_id = (SELECT id FROM sp)
+          AND (SELECT id FROM sp) <> ALL(?::int[])
           AND occurred_at >= ? AND occurred_at < ?
         GROUP BY actor_id
       ),
@@ -128,6 +167,7 @@ export function usersReportSql(
       p.space,
       boundsLiteral(p.range),
       tenantId,
+      intArray(excludedSpaces),
       p.range.start.toISOString(),
       p.range.end.toISOString(),
       tenantId,
@@ -219,8 +259,16 @@ export async function getUsersReport(
   excluded: string[] = [],
   inactiveGroup: string | null = null,
   licenceGroup: string | null = null,
+  excludedSpaces: number[] = [],
 ): Promise<UsersReport> {
-  const { sql, bindings } = usersReportSql(tenantId, p, zone, excluded, inactiveGroup);
+  const { sql, bindings } = usersReportSql(
+    tenantId,
+    p,
+    zone,
+    excluded,
+    inactiveGroup,
+    excludedSpaces,
+  );
   const sums = COUNT_COLUMNS.map((c) => `coalesce(sum(${c}), 0)::int AS ${c}`).join(", ");
   const licence =
     licenceGroup === null
