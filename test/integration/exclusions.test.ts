@@ -138,10 +138,15 @@ describe(`exclusions apply to every figure, past included (${BACKEND})`, () => {
           const a = await get<{
             counts: unknown;
             activeDays: number;
+            lastActive: string | null;
             recent: { spaceKey: string | null }[];
           }>(`/api/reports/users/${accountId}?${qs(base)}`);
           expect(a.counts, `activity ${accountId} ${at}`).toEqual(expectedBreakdown(visible, q));
           const mine = visible.filter((e) => e.accountId === accountId);
+          const last = Math.max(...mine.map((e) => e.at));
+          expect(a.lastActive, `last active ${accountId}`).toBe(
+            mine.length ? new Date(last).toISOString() : null,
+          );
           const recentSpaces = new Set(mine.map((e) => e.spaceKey || null));
           for (const r of a.recent) expect(recentSpaces.has(r.spaceKey)).toBe(true);
         }
@@ -155,7 +160,13 @@ describe(`exclusions apply to every figure, past included (${BACKEND})`, () => {
     const cal = await get<{ days: { events: number }[] }>(`/api/reports/calendar?${qs(base)}`);
     const br = await get<{ counts: Record<string, number> }>(`/api/reports/breakdown?${qs(base)}`);
     const users = await get<{
-      rows: { accountId: string; counts: unknown; total: number; activeDays: number }[];
+      rows: {
+        accountId: string;
+        counts: unknown;
+        total: number;
+        activeDays: number;
+        lastActive: string | null;
+      }[];
       summary: { counts: Record<string, number> };
     }>(`/api/reports/users?${qs(base)}&limit=1000`);
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
@@ -163,16 +174,29 @@ describe(`exclusions apply to every figure, past included (${BACKEND})`, () => {
     expect(sum(Object.values(br.counts))).toBe(calendarTotal);
     expect(sum(Object.values(users.summary.counts))).toBe(calendarTotal);
     expect(sum(users.rows.map((r) => r.total))).toBe(calendarTotal);
-    const figures = (rows: { accountId: string; counts: unknown; activeDays: number }[]) =>
+    const figures = (
+      rows: { accountId: string; counts: unknown; activeDays: number; lastActive: unknown }[],
+    ) =>
       rows
-        .map((r) => ({ accountId: r.accountId, counts: r.counts, activeDays: r.activeDays }))
+        .map((r) => ({
+          accountId: r.accountId,
+          counts: r.counts,
+          activeDays: r.activeDays,
+          lastActive: r.lastActive,
+        }))
         .sort((a, b) => (a.accountId < b.accountId ? -1 : 1));
     expect(figures(users.rows)).toEqual(figures(expectedUsers(events.filter(kept), base)));
     // A space's own report: its people and figures, without excluded people.
     for (const space of SPACES) {
       const q = { ...base, space };
       const inSpace = await get<{
-        rows: { accountId: string; counts: unknown; total: number; activeDays: number }[];
+        rows: {
+          accountId: string;
+          counts: unknown;
+          total: number;
+          activeDays: number;
+          lastActive: string | null;
+        }[];
       }>(`/api/reports/users?${qs(q)}&limit=1000`);
       expect(figures(inSpace.rows), `users ${space}`).toEqual(
         figures(expectedUsers(events.filter(kept), q)),

@@ -174,15 +174,29 @@ export function usersReportSql(
     );
   }
 
-  const base = `SELECT account_id, active_days, last_active, ${COUNT_COLUMNS.join(", ")} FROM stats`;
+  // Site-wide, Last active leaves out excluded spaces too: the latest event left (one
+  // backwards index probe per person), or the stored time when retention removed them all.
+  const lastLeft = (actor: string, stored: string) =>
+    p.space === null && excludedSpaces.length > 0
+      ? `coalesce((SELECT e.occurred_at FROM event e
+           WHERE e.tenant_id = ? AND e.actor_id = ${actor}
+             AND (e.space_id IS NULL OR e.space_id <> ALL(?::int[]))
+           ORDER BY e.occurred_at DESC LIMIT 1), ${stored})`
+      : stored;
+  const lastLeftBindings =
+    p.space === null && excludedSpaces.length > 0 ? [tenantId, intArray(excludedSpaces)] : [];
+  const base = `SELECT account_id, active_days, ${lastLeft("stats.actor_id", "last_active")} AS last_active,
+    ${COUNT_COLUMNS.join(", ")} FROM stats`;
+  bindings.push(...lastLeftBindings);
   if (inactiveGroup !== null) {
     // Members of the group with no event in the range: zeros, and when they were last active
     // (site-wide, or in the space), or never.
     const lastActive =
       p.space === null
-        ? "a.last_active_at"
+        ? lastLeft("a.id", "a.last_active_at")
         : `(SELECT sa.last_active_at FROM space_actor sa WHERE sa.tenant_id = a.tenant_id
              AND sa.space_id = (SELECT id FROM sp) AND sa.actor_id = a.id)`;
+    bindings.push(...(p.space === null ? lastLeftBindings : []));
     ctes += `,
       everyone AS (
         ${base}
