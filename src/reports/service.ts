@@ -14,10 +14,11 @@ import { getBreakdown } from "./queries/breakdown.js";
 import { getCalendar, type Scope } from "./queries/calendar.js";
 import type { Counts } from "./queries/sql.js";
 import { getTrackedSince, trackedAverage } from "./queries/tracked-days.js";
+import { getLastActive } from "./queries/last-active.js";
 import { getRecentEvents } from "./queries/user-activity.js";
 import { getUsersReport, type UserRow, usersReportSql } from "./queries/users-report.js";
 import { type ReportRange, today } from "./range.js";
-import { type Exclusions, excludedAccountIds, intArray, resolveExclusions } from "./exclusions.js";
+import { type Exclusions, excludedAccountIds, resolveExclusions } from "./exclusions.js";
 import { readZone, registerZone, type ZoneState } from "./sealing.js";
 import type { TrackingPolicies } from "../settings/tracking-policies.js";
 import { currentStreak, longestStreak, streakIsCurrent } from "./streaks.js";
@@ -215,7 +216,7 @@ export class ReportService {
     const [recent, profile, last] = await Promise.all([
       getRecentEvents(this.db, tenant.id, actorId, p.range, scope.spaceId, ex),
       this.withNames(tenant, [{ accountId } as UserRow]),
-      this.lastActive(tenant.id, actorId, scope.spaceId, ex),
+      getLastActive(this.db, tenant.id, actorId, scope.spaceId, ex),
     ]);
     const activeInRange = days.filter((d) => d.events > 0).map((d) => d.date);
     const localToday = today(p.range.tz, now);
@@ -236,36 +237,6 @@ export class ReportService {
       days,
       recent: recent.map((e) => ({ ...e, url: contentUrl(tenant.baseUrl, e) })),
     };
-  }
-
-  private async lastActive(
-    tenantId: number,
-    actorId: number,
-    spaceId: number | null,
-    ex: Exclusions,
-  ): Promise<string | null> {
-    if (ex.actorIds.includes(actorId) || (spaceId !== null && ex.spaceIds.includes(spaceId))) {
-      return null;
-    }
-    if (spaceId === null && ex.spaceIds.length > 0) {
-      // The latest event outside excluded spaces (the stored time when retention removed all).
-      const left = (
-        await this.db.raw(
-          `SELECT occurred_at FROM event
-           WHERE tenant_id = ? AND actor_id = ? AND (space_id IS NULL OR space_id <> ALL(?::int[]))
-           ORDER BY occurred_at DESC LIMIT 1`,
-          [tenantId, actorId, intArray(ex.spaceIds)],
-        )
-      ).rows[0] as { occurred_at: string | Date } | undefined;
-      if (left) return new Date(left.occurred_at).toISOString();
-    }
-    const row =
-      spaceId === null
-        ? await this.db("actor").where({ tenant_id: tenantId, id: actorId }).first("last_active_at")
-        : await this.db("space_actor")
-            .where({ tenant_id: tenantId, space_id: spaceId, actor_id: actorId })
-            .first("last_active_at");
-    return row?.last_active_at ? new Date(row.last_active_at).toISOString() : null;
   }
 
   /** The site's groups, cached for ten minutes (Confluence lists them in pages of 200). */

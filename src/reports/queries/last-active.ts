@@ -1,0 +1,38 @@
+import type { Db } from "../../db/knex.js";
+import { type Exclusions, intArray } from "../exclusions.js";
+
+/**
+ * When a person was last active, whatever the range: on the site, or in one space. What
+ * exclusions cover does not count: an excluded person or space has none; with excluded
+ * spaces, the latest event left (one backwards index probe), or the stored time when
+ * retention removed them all.
+ */
+export async function getLastActive(
+  db: Db,
+  tenantId: number,
+  actorId: number,
+  spaceId: number | null,
+  ex: Exclusions,
+): Promise<string | null> {
+  if (ex.actorIds.includes(actorId) || (spaceId !== null && ex.spaceIds.includes(spaceId))) {
+    return null;
+  }
+  if (spaceId === null && ex.spaceIds.length > 0) {
+    const left = (
+      await db.raw(
+        `SELECT occurred_at FROM event
+         WHERE tenant_id = ? AND actor_id = ? AND (space_id IS NULL OR space_id <> ALL(?::int[]))
+         ORDER BY occurred_at DESC LIMIT 1`,
+        [tenantId, actorId, intArray(ex.spaceIds)],
+      )
+    ).rows[0] as { occurred_at: string | Date } | undefined;
+    if (left) return new Date(left.occurred_at).toISOString();
+  }
+  const row =
+    spaceId === null
+      ? await db("actor").where({ tenant_id: tenantId, id: actorId }).first("last_active_at")
+      : await db("space_actor")
+          .where({ tenant_id: tenantId, space_id: spaceId, actor_id: actorId })
+          .first("last_active_at");
+  return row?.last_active_at ? new Date(row.last_active_at).toISOString() : null;
+}
