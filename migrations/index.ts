@@ -7,6 +7,7 @@ import * as privacy from "./20261121040000_privacy.js";
 import * as lifecycleTokens from "./20261122000000_lifecycle_tokens.js";
 import * as forgeSettings from "./20261203000000_forge_settings.js";
 import * as firstInstalled from "./20261203010000_first_installed.js";
+import * as settingsAuditNames from "./20261211000000_settings_audit_names.js";
 
 /**
  * Every migration, oldest first. Listed explicitly (not discovered on disk) so they load the
@@ -21,6 +22,7 @@ const MIGRATIONS: [name: string, migration: Knex.Migration][] = [
   ["20261122000000_lifecycle_tokens", lifecycleTokens],
   ["20261203000000_forge_settings", forgeSettings],
   ["20261203010000_first_installed", firstInstalled],
+  ["20261211000000_settings_audit_names", settingsAuditNames],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Knex.Migration]> = {

@@ -639,23 +639,289 @@ async function openUser(accountId, name) {
 
 // ---- Settings (global page, Confluence admins) ----
 
-const lines = (text) =>
-  text
-    .split(/\r?\n/)
-    .map((l) => l.trim())
-    .filter(Boolean);
+/**
+ * A picker: chips for what is chosen (name, × to remove) and a combobox that searches
+ * (`search(q, signal)` answers [{id, name, detail}]). Typing searches after a pause; a newer
+ * search aborts the older one, so the latest answer wins. Arrow keys move through the matches,
+ * Enter adds the highlighted one, Escape closes the list, Backspace in an empty box removes the
+ * last chip.
+ */
+function createPicker(field, noun, search) {
+  const input = $(`${field}-search`);
+  const listbox = $(`${field}-results`);
+  const chips = $(`${field}-chips`);
+  const hint = $(`${field}-hint`);
+  const errors = $(`${field}-errors`);
+  const defaultHint = hint.textContent;
+  const picker = { chosen: new Map(), invalid: new Map() };
+  let results = [];
+  let active = -1;
+  let controller = null;
+
+  const close = () => {
+    listbox.hidden = true;
+    input.setAttribute("aria-expanded", "false");
+    input.removeAttribute("aria-activedescendant");
+    active = -1;
+  };
+  const highlight = (i) => {
+    active = i;
+    for (const [j, li] of [...listbox.children].entries())
+      li.setAttribute("aria-selected", String(j === i));
+    if (i >= 0) {
+      input.setAttribute("aria-activedescendant", `${field}-option-${i}`);
+      listbox.children[i]?.scrollIntoView?.({ block: "nearest" });
+    } else input.removeAttribute("aria-activedescendant");
+  };
+  const label = (item) => (item.detail ? `${item.name} (${item.detail})` : item.name);
+  const renderResults = () => {
+    const fresh = results.filter((r) => !picker.chosen.has(r.id));
+    listbox.replaceChildren(
+      ...fresh.map((r, i) => {
+        const li = el("li", {
+          id: `${field}-option-${i}`,
+          role: "option",
+          "aria-selected": "false",
+          text: label(r),
+        });
+        // mousedown, not click: the box keeps its focus.
+        li.addEventListener("mousedown", (e) => {
+          e.preventDefault();
+          add(r);
+        });
+        return li;
+      }),
+    );
+    results = fresh;
+    listbox.hidden = fresh.length === 0;
+    input.setAttribute("aria-expanded", String(fresh.length > 0));
+    hint.textContent = input.value.trim()
+      ? fresh.length === 0
+        ? `No ${noun} found.`
+        : `${fresh.length} ${fresh.length === 1 ? "match" : "matches"}: arrow keys and Enter to add.`
+      : defaultHint;
+    highlight(fresh.length > 0 ? 0 : -1);
+  };
+  const renderChips = () => {
+    chips.replaceChildren(
+      ...[...picker.chosen.values()].map((item) => {
+        const problem = picker.invalid.get(item.id);
+        const remove = el("button", {
+          type: "button",
+          className: "chip-remove",
+          "aria-label": `Remove ${label(item)}`,
+          text: "×",
+        });
+        remove.addEventListener("click", () => {
+          picker.chosen.delete(item.id);
+          picker.invalid.delete(item.id);
+          renderChips();
+          input.focus();
+        });
+        return el(
+          "li",
+          {
+            className: problem ? "chip invalid" : "chip",
+            title: item.id,
+            "data-id": item.id,
+          },
+          el("span", { text: label(item) }),
+          problem ? el("span", { className: "visually-hidden", text: `: ${problem}` }) : null,
+          remove,
+        );
+      }),
+    );
+    errors.replaceChildren(
+      ...[...picker.invalid].map(([id, problem]) => el("p", { text: `${id}: ${problem}` })),
+    );
+    resize();
+  };
+  const add = (item) => {
+    picker.chosen.set(item.id, item);
+    picker.invalid.delete(item.id);
+    input.value = "";
+    results = [];
+    close();
+    hint.textContent = `Added ${label(item)}.`;
+    renderChips();
+  };
+  const run = debounce(async () => {
+    const q = input.value.trim();
+    controller?.abort();
+    if (!q) {
+      results = [];
+      close();
+      hint.textContent = defaultHint;
+      return;
+    }
+    const mine = new AbortController();
+    controller = mine;
+    try {
+      const found = await search(q, mine.signal);
+      if (controller !== mine) return; // a newer search is under way
+      results = found;
+      renderResults();
+    } catch (error) {
+      if (mine.signal.aborted) return;
+      results = [];
+      close();
+      hint.textContent =
+        error instanceof ApiError ? error.message : `The ${noun} could not be searched.`;
+    }
+  }, 250);
+
+  input.addEventListener("input", run);
+  input.addEventListener("keydown", (e) => {
+    if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+      e.preventDefault();
+      if (listbox.hidden) {
+        if (results.length) renderResults();
+        else run();
+        return;
+      }
+      const n = listbox.children.length;
+      if (n) highlight((active + (e.key === "ArrowDown" ? 1 : n - 1)) % n);
+    } else if (e.key === "Enter") {
+      // Enter adds the highlighted match; it never submits the form from here.
+      e.preventDefault();
+      if (!listbox.hidden && results[active]) add(results[active]);
+    } else if (e.key === "Escape") {
+      if (!listbox.hidden) {
+        e.preventDefault();
+        close();
+      }
+    } else if (e.key === "Backspace" && input.value === "" && picker.chosen.size > 0) {
+      const last = [...picker.chosen.values()].at(-1);
+      picker.chosen.delete(last.id);
+      picker.invalid.delete(last.id);
+      hint.textContent = `Removed ${label(last)}.`;
+      renderChips();
+    }
+  });
+  input.addEventListener("blur", () => setTimeout(close, 100));
+
+  picker.set = (items) => {
+    picker.chosen = new Map(items.map((i) => [i.id, i]));
+    picker.invalid.clear();
+    renderChips();
+  };
+  picker.ids = () => [...picker.chosen.keys()];
+  picker.markInvalid = (problems) => {
+    picker.invalid = new Map(problems);
+    renderChips();
+  };
+  return picker;
+}
+
+/** GET a picker lookup; aborting `signal` cancels it. */
+async function lookup(path, q, signal) {
+  const res = await fetch(`${path}?${new URLSearchParams({ q })}`, {
+    headers: { authorization: `JWT ${await token()}` },
+    signal,
+  });
+  const body = await res.json().catch(() => null);
+  if (!res.ok) throw new ApiError(res.status, body?.error?.message ?? "The search failed.");
+  return body;
+}
+
+const settingsState = { pickers: null, groups: [] };
+
+function settingsPickers() {
+  if (settingsState.pickers) return settingsState.pickers;
+  settingsState.pickers = {
+    excludedUsers: createPicker("excluded-users", "people", async (q, signal) =>
+      (await lookup("/api/lookup/people", q, signal)).people.map((p) => ({
+        id: p.accountId,
+        name: p.displayName,
+      })),
+    ),
+    excludedGroups: createPicker("excluded-groups", "groups", async (q) => {
+      const words = q.toLowerCase();
+      return settingsState.groups
+        .filter((g) => g.name.toLowerCase().includes(words))
+        .slice(0, 50)
+        .map((g) => ({ id: g.id, name: g.name }));
+    }),
+    excludedSpaces: createPicker("excluded-spaces", "spaces", async (q, signal) =>
+      (await lookup("/api/lookup/spaces", q, signal)).spaces.map((s) => ({
+        id: s.key,
+        name: s.name,
+        detail: s.key,
+      })),
+    ),
+  };
+  return settingsState.pickers;
+}
+
+/** Chips for saved ids, named as the API knows them (the id itself otherwise). */
+function showSettings(settings, names) {
+  const pickers = settingsPickers();
+  const groupNames = new Map(settingsState.groups.map((g) => [g.id, g.name]));
+  pickers.excludedUsers.set(
+    settings.excludedUsers.map((id) => ({ id, name: names?.users?.[id] ?? id })),
+  );
+  pickers.excludedGroups.set(
+    settings.excludedGroups.map((id) => ({
+      id,
+      name: names?.groups?.[id] ?? groupNames.get(id) ?? id,
+    })),
+  );
+  pickers.excludedSpaces.set(
+    settings.excludedSpaces.map((key) => ({
+      id: key,
+      name: names?.spaces?.[key] ?? key,
+      detail: names?.spaces?.[key] ? key : "",
+    })),
+  );
+  $("track-apps").checked = settings.trackAppAccounts;
+  $("retention-days").value = settings.retentionDays == null ? "" : String(settings.retentionDays);
+}
+
+const AUDIT_FIELDS = {
+  excludedUsers: "Excluded people",
+  excludedGroups: "Excluded groups",
+  excludedSpaces: "Excluded spaces",
+  trackAppAccounts: "Track app accounts",
+  retentionDays: "Keep raw events",
+};
+
+function auditValue(field, value) {
+  if (field === "trackAppAccounts") return value ? "on" : "off";
+  if (value == null) return "while installed";
+  return dayCount(value);
+}
+
+function auditChange(c) {
+  const title = AUDIT_FIELDS[c.field] ?? c.field;
+  if ("from" in c) return `${title}: ${auditValue(c.field, c.from)} → ${auditValue(c.field, c.to)}`;
+  const names = (items) => items.map((i) => i.name ?? i.id).join(", ");
+  const parts = [];
+  if (c.added.length) parts.push(`added ${names(c.added)}`);
+  if (c.removed.length) parts.push(`removed ${names(c.removed)}`);
+  return `${title}: ${parts.join("; ")}`;
+}
 
 function renderAudit(audit) {
   const list = $("settings-audit");
   list.replaceChildren(
-    ...audit.map((a) =>
-      el(
+    ...audit.map((a) => {
+      const changes = a.changes ?? [];
+      return el(
         "li",
         {},
         el("time", { datetime: a.changedAt, text: formatInstant(a.changedAt) }),
-        el("span", { text: `${a.accountId} saved the settings` }),
-      ),
-    ),
+        el("span", {
+          text: `${a.displayName ?? a.accountId} ${changes.length ? "changed:" : "saved without changes"}`,
+        }),
+        changes.length
+          ? el(
+              "ul",
+              { className: "audit-changes" },
+              ...changes.map((c) => el("li", { text: auditChange(c) })),
+            )
+          : null,
+      );
+    }),
   );
   if (audit.length === 0) list.append(el("li", { text: "No changes yet." }));
 }
@@ -665,30 +931,18 @@ async function loadSettings() {
     api("/api/settings", new URLSearchParams()),
     api("/api/groups", new URLSearchParams()).catch(() => ({ groups: [] })),
   ]);
-  const s = body.settings;
-  $("excluded-users").value = s.excludedUsers.join("\n");
-  $("excluded-spaces").value = s.excludedSpaces.join("\n");
-  $("track-apps").checked = s.trackAppAccounts;
-  $("retention-days").value = s.retentionDays == null ? "" : String(s.retentionDays);
-  const select = $("excluded-groups");
-  const known = new Set(groups.groups.map((g) => g.id));
-  select.replaceChildren(
-    ...groups.groups.map((g) =>
-      el("option", { value: g.id, text: g.name, selected: s.excludedGroups.includes(g.id) }),
-    ),
-    ...s.excludedGroups
-      .filter((id) => !known.has(id))
-      .map((id) => el("option", { value: id, text: id, selected: true })),
-  );
+  settingsState.groups = groups.groups;
+  showSettings(body.settings, body.names);
   renderAudit(body.audit);
 }
 
 async function saveSettingsForm(event) {
   event.preventDefault();
+  const pickers = settingsPickers();
   const body = {
-    excludedUsers: lines($("excluded-users").value),
-    excludedGroups: [...$("excluded-groups").selectedOptions].map((o) => o.value),
-    excludedSpaces: lines($("excluded-spaces").value),
+    excludedUsers: pickers.excludedUsers.ids(),
+    excludedGroups: pickers.excludedGroups.ids(),
+    excludedSpaces: pickers.excludedSpaces.ids(),
     trackAppAccounts: $("track-apps").checked,
     retentionDays: $("retention-days").value === "" ? null : Number($("retention-days").value),
   };
@@ -698,10 +952,21 @@ async function saveSettingsForm(event) {
     body: JSON.stringify(body),
   });
   const json = await res.json().catch(() => null);
-  if (!res.ok)
-    throw new ApiError(res.status, json?.error?.message ?? "The settings could not be saved.");
+  const details = json?.error?.details ?? [];
+  for (const [field, picker] of Object.entries(pickers)) {
+    picker.markInvalid(details.filter((d) => d.field === field).map((d) => [d.value, d.problem]));
+  }
+  if (!res.ok) {
+    throw new ApiError(
+      res.status,
+      details.length
+        ? `Not saved: ${details.length === 1 ? "1 entry does" : `${details.length} entries do`} not exist in Confluence (marked below). Remove ${details.length === 1 ? "it" : "them"} and save again.`
+        : (json?.error?.message ?? "The settings could not be saved."),
+    );
+  }
+  showSettings(json.settings, json.names);
   renderAudit(json.audit);
-  setStatus("Settings saved. They apply to activity from now on.");
+  setStatus("Settings saved.");
 }
 
 // ---- Export ----

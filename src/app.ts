@@ -5,6 +5,7 @@ import handlebars from "handlebars";
 import helmet from "helmet";
 import { type Config, ROOT_DIR } from "./config.js";
 import { ConfluenceClient, type HostClient } from "./confluence/client.js";
+import { GroupDirectory } from "./confluence/groups.js";
 import { Permissions } from "./confluence/permissions.js";
 import { type Addon, setupConnect } from "./connect/addon.js";
 import { KnexStore, type Tenant } from "./connect/knex-store.js";
@@ -30,6 +31,8 @@ export interface AppContext {
   addon: Addon;
   store: KnexStore;
   ingestor: Ingestor;
+  /** Group memberships and the site's groups as reports read them (kept fresh by a job). */
+  directory: GroupDirectory;
 }
 
 /**
@@ -100,7 +103,10 @@ export async function createApp(deps: {
   const clientFor = (tenant: Tenant) =>
     new ConfluenceClient(addon.httpClient({ clientKey: tenant.clientKey }) as HostClient, logger);
   const authorise = makeAuthorise(new Permissions(), clientFor, logger);
-  const reports = new ReportService(db, logger, clientFor, policies);
+  const directory = new GroupDirectory(db, logger, clientFor, {
+    refreshIntervalMs: config.directoryRefreshIntervalMs,
+  });
+  const reports = new ReportService(db, logger, clientFor, policies, directory);
   const frameAncestors = pageFrameAncestors(config.env);
   app.use("/pages", pagesRouter({ addon, store, authorise, frameAncestors, links: config.links }));
   app.use("/api", apiRouter({ addon, store, reports, authorise, clientFor, logger, db, policies }));
@@ -110,7 +116,7 @@ export async function createApp(deps: {
   await ready;
   app.use(notFound);
   app.use(errorHandler(logger));
-  return { app, addon, store, ingestor, clientFor };
+  return { app, addon, store, ingestor, clientFor, directory };
 }
 
 /** Handlebars views with one layout (`views/layouts/main.hbs`), compiled once each. */

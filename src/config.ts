@@ -76,6 +76,13 @@ const envSchema = z.object({
     .describe("an http(s) or mailto: URL"),
   /** How often the data lifecycle jobs run (seconds; 0 turns them off). */
   PRIVACY_JOBS_INTERVAL_S: z.coerce.number().int().min(0).max(86_400).default(600),
+  /**
+   * How often each site's group memberships (confluence-users, excluded groups, groups recently
+   * used as report filters) and people's names are refreshed from Confluence, in the
+   * background (seconds; 0 turns the job off: a report that finds a group's stored members
+   * older than ten minutes then refreshes them in the background). Reports read what is stored.
+   */
+  DIRECTORY_REFRESH_INTERVAL_S: z.coerce.number().int().min(0).max(86_400).default(600),
   /** On SIGTERM/SIGINT: seconds in-flight requests get before their connections are cut. */
   SHUTDOWN_GRACE_S: z.coerce.number().min(0).max(600).default(10),
   /** Benchmark only: authenticate and validate webhooks but store nothing (the HTTP ceiling). */
@@ -112,6 +119,8 @@ export interface Config {
   sealIntervalMs: number;
   /** Milliseconds between data lifecycle runs; 0 = off. */
   privacyIntervalMs: number;
+  /** Milliseconds between refreshes of group members and profiles; 0 = off. */
+  directoryRefreshIntervalMs: number;
   /** Milliseconds a shutdown waits for in-flight requests before cutting their connections. */
   shutdownGraceMs: number;
   links: { docs: string; support: string | undefined };
@@ -171,6 +180,7 @@ export function loadConfig(env: NodeJS.ProcessEnv | Env = process.env): Config {
     },
     sealIntervalMs: e.REPORT_SEAL_INTERVAL_S * 1000,
     privacyIntervalMs: e.PRIVACY_JOBS_INTERVAL_S * 1000,
+    directoryRefreshIntervalMs: e.DIRECTORY_REFRESH_INTERVAL_S * 1000,
     shutdownGraceMs: e.SHUTDOWN_GRACE_S * 1000,
     links: { docs: e.DOCS_URL, support: e.SUPPORT_URL },
   };

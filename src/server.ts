@@ -3,6 +3,12 @@ import type { AddressInfo, Socket } from "node:net";
 import { type AppContext, createApp } from "./app.js";
 import { type Config, configWarnings, loadConfig } from "./config.js";
 import { createDb, type Db, migrateLatest } from "./db/knex.js";
+import {
+  type DirectoryRefreshResult,
+  membersMaxAgeMs,
+  runDirectoryRefresh,
+  startDirectoryRefresh,
+} from "./jobs/directory-refresh.js";
 import { createLogger, type Logger } from "./log.js";
 import { startPrivacyJobs } from "./privacy/jobs.js";
 import { startSealer } from "./reports/sealing.js";
@@ -13,6 +19,8 @@ export interface RunningServer {
   db: Db;
   /** A REST client for a site, signed as the app (for jobs run by tests). */
   clientFor: AppContext["clientFor"];
+  /** Runs one refresh of group members and profiles now (tests; the job runs it on a timer). */
+  refreshDirectory(): Promise<DirectoryRefreshResult>;
   stop(): Promise<void>;
 }
 
@@ -52,6 +60,16 @@ export async function start(
     config.privacyIntervalMs > 0
       ? startPrivacyJobs(db, logger, ctx.clientFor, config.privacyIntervalMs)
       : null;
+  const directoryJob =
+    config.directoryRefreshIntervalMs > 0
+      ? startDirectoryRefresh(
+          db,
+          logger,
+          ctx.clientFor,
+          ctx.directory,
+          config.directoryRefreshIntervalMs,
+        )
+      : null;
   logger.info(
     { url, database: config.database.kind, env: config.env },
     `Activity Report listening on ${url} (descriptor: ${url}/atlassian-connect.json)`,
@@ -62,11 +80,15 @@ export async function start(
     url,
     db,
     clientFor: ctx.clientFor,
+    refreshDirectory: () =>
+      runDirectoryRefresh(db, logger, ctx.clientFor, ctx.directory, {
+        maxAgeMs: membersMaxAgeMs(config.directoryRefreshIntervalMs),
+      }),
     stop() {
       stopping ??= (async () => {
         const t0 = performance.now();
         // Background jobs finish their run while the HTTP side drains; no new run starts.
-        const jobs = Promise.all([sealer?.stop(), privacy?.stop()]);
+        const jobs = Promise.all([sealer?.stop(), privacy?.stop(), directoryJob?.stop()]);
         const outcome = await drain.close(server, config.shutdownGraceMs);
         if (outcome.cut > 0) {
           logger.warn(

@@ -1,5 +1,5 @@
+import { LRUCache } from "lru-cache";
 import type { ConfluenceClient } from "./client.js";
-import { TtlCache } from "./ttl-cache.js";
 
 interface Operation {
   operation?: string;
@@ -29,21 +29,43 @@ interface Paged<T> {
 const PERMISSION_TTL_MS = 60_000;
 
 /**
+ * Answers kept for a minute (from when Confluence answered, on the monotonic clock, never
+ * served stale: a revoked admin loses access within the minute). Concurrent misses of one key
+ * share one call; a failed call is not kept. The loader comes with each call (`context`).
+ */
+function answerCache<V extends NonNullable<unknown>>() {
+  return new LRUCache<string, V, () => Promise<V>>({
+    max: 10_000,
+    ttl: PERMISSION_TTL_MS,
+    fetchMethod: (_key, _stale, { context: load }) => load(),
+  });
+}
+
+async function cached<V extends NonNullable<unknown>>(
+  cache: LRUCache<string, V, () => Promise<V>>,
+  key: string,
+  load: () => Promise<V>,
+): Promise<V> {
+  // Undefined only if the entry were deleted while loading, which nothing here does.
+  return (await cache.fetch(key, { context: load })) ?? load();
+}
+
+/**
  * Who may read what: Confluence admins read everything; a space's admins read that space.
  * Confluence's answers are cached for a minute per (site, person[, space]).
  * https://developer.atlassian.com/cloud/confluence/rest/v1/api-group-users/#api-wiki-rest-api-user-get
  * https://developer.atlassian.com/cloud/confluence/rest/v1/api-group-space/#api-wiki-rest-api-space-spacekey-get
  */
 export class Permissions {
-  private readonly cache = new TtlCache<boolean>(PERMISSION_TTL_MS);
-  private readonly groups = new TtlCache<Set<string>>(PERMISSION_TTL_MS);
+  private readonly cache = answerCache<boolean>();
+  private readonly groups = answerCache<Set<string>>();
 
   async isSiteAdmin(
     client: ConfluenceClient,
     clientKey: string,
     accountId: string,
   ): Promise<boolean> {
-    return this.cache.getOrLoad(`admin|${clientKey}|${accountId}`, async () => {
+    return cached(this.cache, `admin|${clientKey}|${accountId}`, async () => {
       const res = await client.get<UserWithOperations>(
         `/rest/api/user?accountId=${encodeURIComponent(accountId)}&expand=operations`,
       );
@@ -62,7 +84,7 @@ export class Permissions {
     accountId: string,
     spaceKey: string,
   ): Promise<boolean> {
-    return this.cache.getOrLoad(`space|${clientKey}|${accountId}|${spaceKey}`, async () => {
+    return cached(this.cache, `space|${clientKey}|${accountId}|${spaceKey}`, async () => {
       const res = await client.get<SpacePermissions>(
         `/rest/api/space/${encodeURIComponent(spaceKey)}?expand=permissions`,
       );
@@ -86,7 +108,7 @@ export class Permissions {
     clientKey: string,
     accountId: string,
   ): Promise<Set<string>> {
-    return this.groups.getOrLoad(`${clientKey}|${accountId}`, async () => {
+    return cached(this.groups, `${clientKey}|${accountId}`, async () => {
       const found = new Set<string>();
       for (let start = 0; ;) {
         const page = await client.getJson<Paged<{ name?: string; id?: string }>>(

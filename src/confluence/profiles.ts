@@ -94,6 +94,47 @@ export async function ensureProfiles(
   return profiles;
 }
 
+/**
+ * For the background job: looks up the profiles of people never looked up or looked up more
+ * than a day ago, at most `limit` a run (the job comes back for the rest): people who were
+ * active (most recently active first), then members of `groupIds` (the people the inactive
+ * list shows). Reports read `user_profile` as stored. Returns how many were looked up.
+ */
+export async function refreshStaleProfiles(
+  db: Db,
+  client: ConfluenceClient,
+  tenant: { id: number; baseUrl: string },
+  groupIds: string[],
+  logger: Logger,
+  limit = 2000,
+  maxAgeMs = PROFILE_MAX_AGE_MS,
+): Promise<number> {
+  const members = groupIds.length
+    ? `UNION ALL SELECT account_id, NULL FROM group_member
+       WHERE tenant_id = ? AND group_id IN (${groupIds.map(() => "?").join(", ")})`
+    : "";
+  const result = await db.raw(
+    `SELECT c.account_id
+     FROM (SELECT account_id, last_active_at AS seen FROM actor WHERE tenant_id = ?
+           ${members}) c
+     LEFT JOIN user_profile p ON p.tenant_id = ? AND p.account_id = c.account_id
+     WHERE p.account_id IS NULL OR p.fetched_at < ?
+     GROUP BY c.account_id
+     ORDER BY max(c.seen) DESC NULLS LAST, c.account_id
+     LIMIT ?`,
+    [
+      tenant.id,
+      ...(groupIds.length ? [tenant.id, ...groupIds] : []),
+      tenant.id,
+      new Date(Date.now() - maxAgeMs),
+      limit,
+    ],
+  );
+  const ids = (result.rows as { account_id: string }[]).map((r) => r.account_id);
+  if (ids.length) await ensureProfiles(db, client, tenant, ids, logger, maxAgeMs);
+  return ids.length;
+}
+
 async function fetchProfiles(
   client: ConfluenceClient,
   baseUrl: string,

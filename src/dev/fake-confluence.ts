@@ -51,6 +51,11 @@ export class FakeConfluence {
   spaces = new Map<string, FakeSpace>();
   /** Personal data reporting: what Confluence answers for these accounts. */
   accountStatuses = new Map<string, "closed" | "updated">();
+  /**
+   * While set, REST paths it matches (e.g. /^\/wiki\/rest\/api\/user\/bulk$/) answer 503, as
+   * in a Confluence outage: the app's retries fail too.
+   */
+  unavailable: RegExp | null = null;
   /** Answer this many next report-accounts calls with 429 (Retry-After: 1). */
   rateLimitNext = 0;
   /** Bodies the app posted to report-accounts, oldest first. */
@@ -242,6 +247,9 @@ export class FakeConfluence {
     if (!this.verifyAppToken(req, url)) return send(401, { message: "Unauthorized" });
 
     const path = url.pathname;
+    if (this.unavailable?.test(path)) {
+      return send(503, { statusCode: 503, message: "Service Unavailable" });
+    }
     if (path === "/wiki/rest/api/user/bulk") {
       const ids = url.searchParams.getAll("accountId");
       if (ids.length > 100) return send(400, { message: "at most 100 accountIds" });
@@ -296,6 +304,103 @@ export class FakeConfluence {
           url,
         ),
       );
+    }
+    if (path === "/wiki/rest/api/group/by-id") {
+      // https://developer.atlassian.com/cloud/confluence/rest/v1/api-group-group/#api-wiki-rest-api-group-by-id-get
+      const id = url.searchParams.get("id") ?? "";
+      const name = groupNameFromId(id);
+      const exists = [...this.users.values()].some((u) => (u.groups ?? []).includes(name));
+      if (!exists || groupIdFromName(name) !== id) {
+        return send(404, { statusCode: 404, message: "No group found" });
+      }
+      return send(200, { ...this.groupJson(name), _links: { self: `${this.baseUrl}${path}` } });
+    }
+    if (path === "/wiki/api/v2/spaces") {
+      // https://developer.atlassian.com/cloud/confluence/rest/v2/api-group-space/#api-spaces-get
+      // `keys` match exactly, as the fake's keys are stored; paged with an opaque cursor.
+      const keys = (url.searchParams.get("keys") ?? "").split(",").filter(Boolean);
+      const all = [...this.spaces.values()].filter((s) => !keys.length || keys.includes(s.key));
+      const limit = Math.min(Math.max(Number(url.searchParams.get("limit") ?? 25) || 25, 1), 250);
+      const start = Number(url.searchParams.get("cursor") ?? 0) || 0;
+      const results = all.slice(start, start + limit).map((s) => this.spaceV2Json(s));
+      const next = new URLSearchParams(url.searchParams);
+      next.set("cursor", String(start + limit));
+      return send(200, {
+        results,
+        _links: {
+          ...(start + limit < all.length ? { next: `/wiki/api/v2/spaces?${next}` } : {}),
+          base: this.baseUrl,
+        },
+      });
+    }
+    if (path === "/wiki/rest/api/search/user") {
+      // https://developer.atlassian.com/cloud/confluence/rest/v1/api-group-search/#api-wiki-rest-api-search-user-get
+      // Understands `user.fullname~"words"`: each word starts a word of the name, any case.
+      const cql = url.searchParams.get("cql") ?? "";
+      const m = cql.match(/^user\.fullname\s*~\s*"([^"\\]*)"$/);
+      if (!m) return send(400, { statusCode: 400, message: `Could not parse cql : ${cql}` });
+      const users = [...this.users.values()].filter((u) => wordsStart(u.displayName, m[1] ?? ""));
+      const limit = Math.min(Number(url.searchParams.get("limit") ?? 25) || 25, 1000);
+      const results = users.slice(0, limit).map((u) => ({
+        user: this.userJson(u),
+        title: u.displayName,
+        excerpt: "",
+        url: `/people/${encodeURIComponent(u.accountId)}`,
+        breadcrumbs: [],
+        entityType: "user",
+        iconCssClass: "aui-icon content-type-profile",
+        lastModified: "2026-11-01T00:00:00.000Z",
+        score: 0,
+      }));
+      return send(200, {
+        results,
+        start: 0,
+        limit,
+        size: results.length,
+        totalSize: users.length,
+        cqlQuery: cql,
+        searchDuration: 3,
+        _links: { base: this.baseUrl, context: "/wiki" },
+      });
+    }
+    if (path === "/wiki/rest/api/search") {
+      // https://developer.atlassian.com/cloud/confluence/rest/v1/api-group-search/#api-wiki-rest-api-search-get
+      // Understands `type=space AND space.title~"words*"` (each word starts a word of the name).
+      const cql = url.searchParams.get("cql") ?? "";
+      const m = cql.match(/^type\s*=\s*space\s+AND\s+space\.title\s*~\s*"([^"\\]*)"$/i);
+      if (!m) return send(400, { statusCode: 400, message: `Could not parse cql : ${cql}` });
+      const words = (m[1] ?? "").replace(/\*$/, "");
+      const spaces = [...this.spaces.values()].filter((s) => wordsStart(s.name, words));
+      const limit = Math.min(Number(url.searchParams.get("limit") ?? 25) || 25, 1000);
+      const results = spaces.slice(0, limit).map((s) => ({
+        space: {
+          id: this.spaceId(s),
+          key: s.key,
+          name: s.name,
+          type: "global",
+          status: "current",
+          _links: { webui: `/spaces/${s.key}`, self: `${this.baseUrl}/rest/api/space/${s.key}` },
+        },
+        title: s.name,
+        excerpt: "",
+        url: `/spaces/${s.key}`,
+        resultGlobalContainer: { title: s.name, displayUrl: `/spaces/${s.key}` },
+        breadcrumbs: [],
+        entityType: "space",
+        iconCssClass: "aui-icon content-type-space",
+        lastModified: "2026-11-01T00:00:00.000Z",
+        score: 0,
+      }));
+      return send(200, {
+        results,
+        start: 0,
+        limit,
+        size: results.length,
+        totalSize: spaces.length,
+        cqlQuery: cql,
+        searchDuration: 5,
+        _links: { base: this.baseUrl, context: "/wiki" },
+      });
     }
     const space = path.match(/^\/wiki\/rest\/api\/space\/([^/]+)$/);
     if (space) {
@@ -406,6 +511,26 @@ export class FakeConfluence {
     };
   }
 
+  private spaceId(s: FakeSpace): number {
+    return 98_300 + [...this.spaces.keys()].indexOf(s.key);
+  }
+
+  private spaceV2Json(s: FakeSpace) {
+    return {
+      id: String(this.spaceId(s)),
+      key: s.key,
+      name: s.name,
+      type: "global",
+      status: "current",
+      authorId: "557058:fake-author",
+      createdAt: "2026-01-01T00:00:00.000Z",
+      homepageId: String(this.spaceId(s) * 10),
+      description: null,
+      icon: null,
+      _links: { webui: `/spaces/${s.key}` },
+    };
+  }
+
   private groupJson(name: string) {
     return { type: "group", name, id: groupIdFromName(name) };
   }
@@ -413,6 +538,19 @@ export class FakeConfluence {
 
 export function groupIdFromName(name: string): string {
   return `group-${Buffer.from(name).toString("hex")}`;
+}
+
+/** Whether each of the search's words starts a word of `text`, any case (as Confluence's "~"). */
+function wordsStart(text: string, query: string): boolean {
+  const words = text
+    .toLowerCase()
+    .split(/[^\p{L}\p{N}]+/u)
+    .filter(Boolean);
+  const wanted = query
+    .toLowerCase()
+    .split(/[^\p{L}\p{N}]+/u)
+    .filter(Boolean);
+  return wanted.length > 0 && wanted.every((w) => words.some((x) => x.startsWith(w)));
 }
 
 function groupNameFromId(id: string): string {

@@ -3,7 +3,17 @@ import express, { type Response } from "express";
 import type { ConfluenceClient } from "../confluence/client.js";
 import { refreshGroupMembers } from "../confluence/groups.js";
 import type { Db } from "../db/knex.js";
-import { parseSettings, readAudit, readSettings, saveSettings } from "../settings/settings.js";
+import { searchPeople, searchSpaces } from "../confluence/lookup.js";
+import {
+  checkWithConfluence,
+  parseLookup,
+  parseSettings,
+  readAudit,
+  readNames,
+  readSettings,
+  rememberPeople,
+  saveSettings,
+} from "../settings/settings.js";
 import type { TrackingPolicies } from "../settings/tracking-policies.js";
 import type { Addon } from "../connect/addon.js";
 import type { KnexStore, Tenant } from "../connect/knex-store.js";
@@ -137,15 +147,19 @@ export function apiRouter(deps: Deps): express.Router {
     }),
   );
 
-  // Settings: Confluence admins only. Saving refreshes the members of excluded groups, so the
-  // exclusion applies at once, and writes an audit line.
+  // Settings: Confluence admins only. Saving checks every excluded person, group and space with
+  // Confluence (400 naming each that does not exist; 503, nothing saved, when Confluence cannot
+  // answer), saves spaces under their real keys, refreshes the members of excluded groups, and
+  // writes an audit line.
   router.get(
     "/settings",
     asyncHandler(async (_req, res) => {
       const viewer = viewerOf(res);
       await authorise(viewer, null);
+      const settings = await readSettings(deps.db, viewer.tenant.id);
       res.json({
-        settings: await readSettings(deps.db, viewer.tenant.id),
+        settings,
+        names: await readNames(deps.db, viewer.tenant.id, settings),
         audit: await readAudit(deps.db, viewer.tenant.id, 20),
       });
     }),
@@ -155,18 +169,56 @@ export function apiRouter(deps: Deps): express.Router {
     asyncHandler(async (req, res) => {
       const viewer = viewerOf(res);
       await authorise(viewer, null);
-      const next = parseSettings(req.body);
+      const parsed = parseSettings(req.body);
       const client = deps.clientFor(viewer.tenant);
+      const checked = await checkWithConfluence(
+        client,
+        viewer.tenant.baseUrl,
+        parsed,
+        viewer.accountId,
+      );
+      const next = checked.settings;
       for (const group of next.excludedGroups) {
         await refreshGroupMembers(deps.db, client, viewer.tenant.id, group, 0);
       }
-      await saveSettings(deps.db, viewer.tenant.id, viewer.accountId, next);
+      await rememberPeople(deps.db, viewer.tenant.id, checked.people);
+      await saveSettings(deps.db, viewer.tenant.id, viewer.accountId, next, checked.names);
       deps.policies.invalidate(viewer.tenant.id);
       deps.logger.info({ tenantId: viewer.tenant.id, by: viewer.accountId }, "settings changed");
       res.json({
         settings: next,
+        names: await readNames(deps.db, viewer.tenant.id, next),
         audit: await readAudit(deps.db, viewer.tenant.id, 20),
       });
+    }),
+  );
+
+  // The Settings tab's pickers: people and spaces by name (Confluence admins only, as settings).
+  router.get(
+    "/lookup/people",
+    asyncHandler(async (req, res) => {
+      const { q } = parseLookup(req.query);
+      const viewer = viewerOf(res);
+      await authorise(viewer, null);
+      const client = deps.clientFor(viewer.tenant);
+      const people = await searchPeople(client, viewer.tenant.baseUrl, q);
+      res.json({
+        people: people.map((p) => ({
+          accountId: p.accountId,
+          displayName: p.displayName,
+          avatarUrl: p.avatarUrl,
+        })),
+      });
+    }),
+  );
+  router.get(
+    "/lookup/spaces",
+    asyncHandler(async (req, res) => {
+      const { q } = parseLookup(req.query);
+      const viewer = viewerOf(res);
+      await authorise(viewer, null);
+      const spaces = await searchSpaces(deps.clientFor(viewer.tenant), q);
+      res.json({ spaces });
     }),
   );
 

@@ -2,19 +2,41 @@ import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Respon
 import { ConfluenceError } from "../confluence/client.js";
 import type { Logger } from "../log.js";
 
-/** An error whose status and code are safe to show the caller. */
+/**
+ * One entry of an answer's `error.details`: which field of the request holds a bad value, the
+ * value, and what is wrong with it (e.g. `{"field": "excludedSpaces", "value": "NOPE",
+ * "problem": "no such space"}`), so a form can show each problem next to its input.
+ */
+export interface ErrorDetail {
+  field: string;
+  value: string;
+  problem: string;
+}
+
+/**
+ * An error whose status and code are safe to show the caller. `details`, when given, is
+ * answered as `error.details` (one entry per bad value); without it the answer is
+ * `{"error": {"code", "message"}}` as always.
+ */
 export class HttpError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
     message: string,
+    readonly details?: ErrorDetail[],
   ) {
     super(message);
   }
 }
 
-export function sendError(res: Response, status: number, code: string, message: string): void {
-  res.status(status).json({ error: { code, message } });
+export function sendError(
+  res: Response,
+  status: number,
+  code: string,
+  message: string,
+  details?: ErrorDetail[],
+): void {
+  res.status(status).json({ error: details ? { code, message, details } : { code, message } });
 }
 
 /** Lets async handlers throw: every rejection goes to the one error handler. */
@@ -34,6 +56,8 @@ interface Classified {
   unexpected?: boolean;
   /** A 4xx whose cause the log should keep (bounded), e.g. the database's reason. */
   logCause?: boolean;
+  /** Answered as `error.details` (HttpError's). */
+  details?: ErrorDetail[];
 }
 
 const UNAVAILABLE_CODES = new Set([
@@ -59,7 +83,12 @@ export function isStorageUnavailable(error: unknown): boolean {
 
 function classify(error: unknown): Classified {
   if (error instanceof HttpError)
-    return { status: error.status, code: error.code, message: error.message };
+    return {
+      status: error.status,
+      code: error.code,
+      message: error.message,
+      ...(error.details ? { details: error.details } : {}),
+    };
   // Confluence failing the app is never the caller's 4xx (a 401 there would read "reload").
   if (error instanceof ConfluenceError) {
     return {
@@ -184,7 +213,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       });
       return;
     }
-    sendError(res, c.status, c.code, c.message);
+    sendError(res, c.status, c.code, c.message, c.details);
   };
 }
 

@@ -1,10 +1,9 @@
 import type { Readable } from "node:stream";
 import type { Knex } from "knex";
 import type { ConfluenceClient } from "../confluence/client.js";
-import { type Group, listGroups, refreshGroupMembers } from "../confluence/groups.js";
-import { TtlCache } from "../confluence/ttl-cache.js";
+import { type Group, type GroupDirectory, LICENCE_GROUP } from "../confluence/groups.js";
 import { HttpError } from "../http/errors.js";
-import { ensureProfiles, PROFILE_MAX_AGE_MS } from "../confluence/profiles.js";
+import { ensureProfiles } from "../confluence/profiles.js";
 import type { Tenant } from "../connect/knex-store.js";
 import type { Db } from "../db/knex.js";
 import type { EventType } from "../events/types.js";
@@ -22,9 +21,6 @@ import { type Exclusions, excludedAccountIds, resolveExclusions } from "./exclus
 import { readZone, registerZone, type ZoneState } from "./sealing.js";
 import type { TrackingPolicies } from "../settings/tracking-policies.js";
 import { currentStreak, longestStreak, streakIsCurrent } from "./streaks.js";
-
-/** The group whose members hold Confluence licences. */
-export const LICENCE_GROUP = "confluence-users";
 
 /** Scope id for a space key the site has no events in: matches no row. */
 const NO_SUCH_ID = -1;
@@ -49,14 +45,12 @@ function rangeJson(range: ReportRange) {
  * in names from Confluence. Handlers authorise and call one method each.
  */
 export class ReportService {
-  private readonly filling = new Set<number>();
-  private readonly groupCache = new TtlCache<Group[]>(10 * 60 * 1000);
-
   constructor(
     private readonly db: Db,
     private readonly logger: Logger,
     private readonly clientFor: (tenant: Tenant) => ConfluenceClient,
     private readonly policies: TrackingPolicies,
+    private readonly directory: GroupDirectory,
   ) {}
 
   private async spaceId(tenantId: number, spaceKey: string | null): Promise<number | null> {
@@ -113,20 +107,24 @@ export class ReportService {
   }
 
   async users(tenant: Tenant, p: UsersParams) {
-    if (p.group !== null) {
-      await refreshGroupMembers(this.db, this.clientFor(tenant), tenant.id, p.group);
-    }
+    // Group members as stored (refreshed by the directory job), with when they were refreshed.
+    const refreshed: Date[] = [];
+    if (p.group !== null) refreshed.push(await this.directory.members(tenant, p.group));
     const excluded = await this.excludedAccounts(tenant.id);
-    const inactiveGroup = p.inactive ? await this.inactiveGroup(tenant, p.inactiveGroup) : null;
-    const licenceGroup = await this.siteUsersGroup(tenant);
+    const inactiveGroup = p.inactive
+      ? await this.inactiveGroup(tenant, p.inactiveGroup, refreshed)
+      : null;
+    const licenceGroup = await this.siteUsersGroup(tenant, refreshed);
     const { spaceIds } = await this.exclusions(tenant.id);
     const report = await this.read(tenant.id, p.range.tz, (trx, zone) =>
       getUsersReport(trx, tenant.id, p, zone, excluded, inactiveGroup, licenceGroup, spaceIds),
     );
     const rows = await this.withNames(tenant, report.rows);
-    this.fillProfilesInBackground(tenant);
+    const oldest = Math.min(...refreshed.map((d) => d.getTime()));
     return {
       range: rangeJson(p.range),
+      /** When the oldest of the group memberships this answer used was read from Confluence. */
+      membersRefreshedAt: refreshed.length ? new Date(oldest).toISOString() : null,
       total: report.total,
       rows,
       // users = listed people; siteUsers = members of confluence-users; outsideSiteUsers =
@@ -142,11 +140,11 @@ export class ReportService {
 
   /** Every listed user, streamed from the database (a cursor on PostgreSQL). */
   async usersStream(tenant: Tenant, p: Omit<UsersParams, "limit" | "offset">): Promise<Readable> {
-    if (p.group !== null) {
-      await refreshGroupMembers(this.db, this.clientFor(tenant), tenant.id, p.group);
-    }
+    if (p.group !== null) await this.directory.members(tenant, p.group);
     const excluded = await this.excludedAccounts(tenant.id);
     const inactiveGroup = p.inactive ? await this.inactiveGroup(tenant, p.inactiveGroup) : null;
+    // Before the transaction: on PGlite (one connection) a query outside it would wait forever.
+    const { spaceIds } = await this.exclusions(tenant.id);
     await registerZone(this.db, tenant.id, p.range.tz);
     const trx = await this.db.transaction(undefined, {
       isolationLevel: "repeatable read",
@@ -154,7 +152,6 @@ export class ReportService {
     });
     try {
       const zone = await readZone(trx, tenant.id, p.range.tz);
-      const { spaceIds } = await this.exclusions(tenant.id);
       const { sql, bindings } = usersReportSql(
         tenant.id,
         p,
@@ -239,14 +236,18 @@ export class ReportService {
     };
   }
 
-  /** The site's groups, cached for ten minutes (Confluence lists them in pages of 200). */
+  /** The site's groups (listed again every ten minutes, in the background once known). */
   async groups(tenant: Tenant): Promise<Group[]> {
-    return this.groupCache.getOrLoad(tenant.clientKey, () => listGroups(this.clientFor(tenant)));
+    return this.directory.groups(tenant);
   }
 
-  /** The group whose members "inactive users" are drawn from, with members refreshed. */
-  private async inactiveGroup(tenant: Tenant, requested: string | null): Promise<string> {
-    const id = requested ?? (await this.licenceGroupId(tenant));
+  /** The group whose members "inactive users" are drawn from, its members as stored. */
+  private async inactiveGroup(
+    tenant: Tenant,
+    requested: string | null,
+    refreshed: Date[] = [],
+  ): Promise<string> {
+    const id = requested ?? (await this.directory.licenceGroupId(tenant));
     if (id === null) {
       throw new HttpError(
         400,
@@ -254,24 +255,20 @@ export class ReportService {
         `inactiveGroup is required: this site has no ${LICENCE_GROUP} group`,
       );
     }
-    await refreshGroupMembers(this.db, this.clientFor(tenant), tenant.id, id);
+    refreshed.push(await this.directory.members(tenant, id, requested !== null));
     return id;
   }
 
-  private async licenceGroupId(tenant: Tenant): Promise<string | null> {
-    return (await this.groups(tenant)).find((g) => g.name === LICENCE_GROUP)?.id ?? null;
-  }
-
   /**
-   * The group of all user accounts of the site (confluence-users), its current members
-   * refreshed, for the users summary to count (siteUsers, and the listed people outside it).
-   * Null when Confluence cannot say (the report still answers, without those two figures).
+   * The group of all user accounts of the site (confluence-users), its members as stored, for
+   * the users summary to count (siteUsers, and the listed people outside it). Null when
+   * Confluence cannot say (the report still answers, without those two figures).
    */
-  private async siteUsersGroup(tenant: Tenant): Promise<string | null> {
+  private async siteUsersGroup(tenant: Tenant, refreshed: Date[] = []): Promise<string | null> {
     try {
-      const id = await this.licenceGroupId(tenant);
+      const id = await this.directory.licenceGroupId(tenant);
       if (id === null) return null;
-      await refreshGroupMembers(this.db, this.clientFor(tenant), tenant.id, id);
+      refreshed.push(await this.directory.members(tenant, id, false));
       return id;
     } catch (error) {
       this.logger.warn({ err: error, tenantId: tenant.id }, "could not count site users");
@@ -279,7 +276,13 @@ export class ReportService {
     }
   }
 
-  /** Names for rows never looked up; unknown accounts show their account id. */
+  /**
+   * Names as stored in user_profile (the directory job refreshes those older than a day).
+   * Only the rows of this answer never looked up at all are looked up now (ceil(rows / 100)
+   * calls, one for a page of 50; the job looks up everyone active within its interval, so
+   * this is rare): a person shown by account id would be wrong, not just old. Unknown
+   * accounts show their account id.
+   */
   private async withNames(tenant: Tenant, rows: UserRow[]): Promise<ApiUserRow[]> {
     const missing = rows.filter((r) => r.known == null).map((r) => r.accountId);
     const fetched = missing.length
@@ -299,43 +302,6 @@ export class ReportService {
         lastActive: r.lastActive,
       };
     });
-  }
-
-  /**
-   * Looks up, in the background, the names of accounts not known yet or older than a day (the
-   * most recently active first), so name search and sort work and names stay current.
-   */
-  private fillProfilesInBackground(tenant: Tenant): void {
-    if (this.filling.has(tenant.id)) return;
-    this.filling.add(tenant.id);
-    (async () => {
-      const rows = (await this.db("actor as a")
-        .leftJoin("user_profile as p", function () {
-          this.on("p.tenant_id", "a.tenant_id").andOn("p.account_id", "a.account_id");
-        })
-        .where("a.tenant_id", tenant.id)
-        .where((q) =>
-          q
-            .whereNull("p.account_id")
-            .orWhere("p.fetched_at", "<", new Date(Date.now() - PROFILE_MAX_AGE_MS)),
-        )
-        .orderBy("a.last_active_at", "desc")
-        .limit(5000)
-        .select("a.account_id")) as { account_id: string }[];
-      if (rows.length) {
-        await ensureProfiles(
-          this.db,
-          this.clientFor(tenant),
-          tenant,
-          rows.map((r) => r.account_id),
-          this.logger,
-        );
-      }
-    })()
-      .catch((error) =>
-        this.logger.warn({ err: error, tenantId: tenant.id }, "profile fill failed"),
-      )
-      .finally(() => this.filling.delete(tenant.id));
   }
 }
 

@@ -1,3 +1,4 @@
+import { LRUCache } from "lru-cache";
 import type { Db } from "../db/knex.js";
 import { readSettings } from "./settings.js";
 
@@ -11,17 +12,25 @@ export interface TrackingPolicy {
 const TTL_MS = 5000;
 
 /**
- * Each site's tracking policy, cached for a few seconds (every webhook consults it). Group
- * exclusions use the cached current members (group_member), refreshed when settings are saved.
+ * Each site's tracking policy, cached for a few seconds (every webhook consults it; a burst of
+ * webhooks on a miss shares one read). Group exclusions use the stored current members
+ * (group_member), refreshed when settings are saved and by the directory job.
  */
 export class TrackingPolicies {
-  private readonly cache = new Map<number, { policy: TrackingPolicy; expires: number }>();
+  private readonly cache = new LRUCache<number, TrackingPolicy>({
+    max: 10_000,
+    ttl: TTL_MS,
+    fetchMethod: (tenantId) => this.load(tenantId),
+  });
 
   constructor(private readonly db: Db) {}
 
   async forTenant(tenantId: number): Promise<TrackingPolicy> {
-    const hit = this.cache.get(tenantId);
-    if (hit && hit.expires > Date.now()) return hit.policy;
+    // Undefined when the settings changed (invalidate) while this read was under way: read again.
+    return (await this.cache.fetch(tenantId)) ?? this.load(tenantId);
+  }
+
+  private async load(tenantId: number): Promise<TrackingPolicy> {
     const settings = await readSettings(this.db, tenantId);
     const members = settings.excludedGroups.length
       ? ((await this.db("group_member")
@@ -34,7 +43,6 @@ export class TrackingPolicies {
       excludedAccounts: new Set([...settings.excludedUsers, ...members.map((m) => m.account_id)]),
       excludedSpaces: new Set(settings.excludedSpaces),
     };
-    this.cache.set(tenantId, { policy, expires: Date.now() + TTL_MS });
     return policy;
   }
 

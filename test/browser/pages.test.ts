@@ -288,20 +288,88 @@ describe("the report pages in Chromium, through the demo host", () => {
   it("Settings: an admin saves exclusions, sees the change in the audit, and the API has them", async () => {
     const { page, frame } = await open("module=global");
     await frame.click("#tab-settings");
-    await frame.waitForSelector("#excluded-groups option");
-    await frame.fill("#excluded-spaces", "HR\nSALES");
-    await frame.selectOption("#excluded-groups", [groupIdFromName("support")]);
+    await frame.waitForSelector("#settings-audit li");
+    // The pickers (see the next test): type, then Enter adds the highlighted match.
+    for (const [picker, text] of [
+      ["excluded-spaces", "HR"],
+      ["excluded-spaces", "SALES"],
+      ["excluded-groups", "support"],
+    ] as const) {
+      await frame.fill(`#${picker}-search`, text);
+      await frame.waitForSelector(`#${picker}-results [role=option][aria-selected=true]`);
+      await frame.press(`#${picker}-search`, "Enter");
+    }
     await frame.click("#save-settings");
     await frame.waitForFunction(() =>
       document.querySelector("#status")?.textContent?.includes("Settings saved"),
     );
-    expect(await frame.locator("#settings-audit li").first().textContent()).toContain(DEMO_ADMIN);
+    expect(await frame.locator("#settings-audit li").first().textContent()).toContain("Dana Admin");
     const saved = await api<{ settings: { excludedSpaces: string[]; excludedGroups: string[] } }>(
       "/api/settings",
     );
     expect(saved.settings.excludedSpaces).toEqual(["HR", "SALES"]);
     expect(saved.settings.excludedGroups).toEqual([groupIdFromName("support")]);
     await page.screenshot({ path: path.join(SCREENSHOTS, "settings-light.png") });
+    expect(await seriousViolations(page)).toEqual([]);
+    await page.close();
+  });
+
+  it("Settings pickers: an admin adds a person and a space by name, removes a chip, and saves ids", async () => {
+    const { page, frame } = await open("module=global");
+    await frame.click("#tab-settings");
+    await frame.waitForSelector("#settings-audit li");
+    const person = demo.users.find(
+      (u) =>
+        u.accountId.startsWith("557058:demo-0") &&
+        demo.users.filter((v) => v.displayName === u.displayName).length === 1,
+    );
+    if (!person) throw new Error("no demo person with a unique name");
+    const other = demo.users.find((u) => u.accountId === "557058:demo-10");
+    if (!other) throw new Error("no second demo person");
+    const chips = (picker: string) => frame.locator(`#${picker}-chips .chip`).allTextContents();
+
+    // A person by name: the match shows the name, Enter adds it as a chip with the name.
+    await frame.fill("#excluded-users-search", person.displayName);
+    const option = frame.locator("#excluded-users-results [role=option][aria-selected=true]");
+    await option.waitFor();
+    expect(await option.textContent()).toBe(person.displayName);
+    await frame.press("#excluded-users-search", "Enter");
+    expect((await chips("excluded-users")).join()).toContain(person.displayName);
+    // Another one, then Backspace in the empty box takes the last chip away again.
+    await frame.fill("#excluded-users-search", other.displayName);
+    await option.waitFor();
+    await frame.press("#excluded-users-search", "Enter");
+    expect(await chips("excluded-users")).toHaveLength(2);
+    await frame.press("#excluded-users-search", "Backspace");
+    expect(await chips("excluded-users")).toHaveLength(1);
+
+    // A space by name (any case), with the mouse; × removes a chip.
+    await frame.fill("#excluded-spaces-search", "desi");
+    const space = frame.locator("#excluded-spaces-results [role=option]", { hasText: "DESIGN" });
+    await space.waitFor();
+    await space.dispatchEvent("mousedown");
+    expect((await chips("excluded-spaces")).join()).toContain("Design (DESIGN)");
+    await frame.fill("#excluded-spaces-search", "product");
+    await frame.waitForSelector("#excluded-spaces-results [role=option][aria-selected=true]");
+    await frame.press("#excluded-spaces-search", "Enter");
+    await frame.click('#excluded-spaces-chips button[aria-label="Remove Product (PRODUCT)"]');
+    expect((await chips("excluded-spaces")).join()).not.toContain("PRODUCT");
+
+    await frame.click("#save-settings");
+    await frame.waitForFunction(() =>
+      document.querySelector("#status")?.textContent?.includes("Settings saved"),
+    );
+    // Saved as ids and keys; the audit says in names what changed.
+    const saved = await api<{ settings: { excludedUsers: string[]; excludedSpaces: string[] } }>(
+      "/api/settings",
+    );
+    expect(saved.settings.excludedUsers).toEqual([person.accountId]);
+    expect(saved.settings.excludedSpaces).toContain("DESIGN");
+    expect(saved.settings.excludedSpaces).not.toContain("PRODUCT");
+    const change = await frame.locator("#settings-audit > li").first().textContent();
+    expect(change).toContain("Dana Admin");
+    expect(change).toContain(`Excluded people: added ${person.displayName}`);
+    expect(change).toContain("Excluded spaces: added Design");
     expect(await seriousViolations(page)).toEqual([]);
     await page.close();
   });

@@ -74,6 +74,9 @@ describe(`exclusions apply to every figure, past included (${BACKEND})`, () => {
       env: { REPORT_SEAL_INTERVAL_S: "0", WEBHOOK_MAX_EVENT_AGE_H: String((DAYS_BACK + 2) * 24) },
     });
     t.fake.users.set(ADMIN, { accountId: ADMIN, displayName: "Admin", admin: true });
+    // Settings take only people and spaces Confluence has.
+    for (const id of PEOPLE) t.fake.users.set(id, { accountId: id, displayName: id });
+    for (const key of SPACES) t.fake.spaces.set(key, { key, name: `Space ${key}` });
     expect((await t.fake.install(t.url)).status).toBe(204);
     await settings({ trackAppAccounts: true });
     const rand = seededRandom(20261203);

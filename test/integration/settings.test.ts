@@ -49,6 +49,8 @@ describe("settings: exclusions and app accounts", () => {
       groups: ["contractors"],
     });
     t.fake.users.set("u-excluded", { accountId: "u-excluded", displayName: "Ex Cluded" });
+    // Saved exclusions must exist in Confluence (settings-validation.test.ts).
+    t.fake.spaces.set("PRIVATE", { key: "PRIVATE", name: "Private" });
     expect((await t.fake.install(t.url)).status).toBe(204);
   });
   afterAll(() => t?.stop());

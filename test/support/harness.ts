@@ -44,6 +44,8 @@ export async function freshDatabase(): Promise<{
 export interface TestApp {
   url: string;
   clientFor: RunningServer["clientFor"];
+  /** Runs the group member and profile refresh job once, now. */
+  refreshDirectory: RunningServer["refreshDirectory"];
   fake: FakeConfluence;
   db: Db;
   /** Every log line the app wrote, as JSON text. */
@@ -85,6 +87,7 @@ export async function startTestApp(
       AC_HOST_WHITELIST: "127.0.0.1",
       // Tests run the data lifecycle jobs themselves, when they mean to.
       PRIVACY_JOBS_INTERVAL_S: "0",
+      DIRECTORY_REFRESH_INTERVAL_S: "0",
       ...opts.env,
     }),
     database: appDatabase,
@@ -93,6 +96,7 @@ export async function startTestApp(
   return {
     url: running.url,
     clientFor: running.clientFor,
+    refreshDirectory: () => running.refreshDirectory(),
     fake,
     db: running.db,
     logs,
