@@ -318,6 +318,8 @@ const ROUTES: Route[] = [
     segment: true,
   },
   { name: "GET /api/groups", method: "GET", path: "/api/groups" },
+  { name: "GET /api/lookup/people", method: "GET", path: "/api/lookup/people" },
+  { name: "GET /api/lookup/spaces", method: "GET", path: "/api/lookup/spaces" },
   { name: "GET /api/settings", method: "GET", path: "/api/settings" },
   { name: "PUT /api/settings", method: "PUT", path: "/api/settings", body: true },
 ];

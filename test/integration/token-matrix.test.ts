@@ -72,6 +72,8 @@ describe("token matrix: every route refuses every wrong or misplaced token", () 
     { method: "GET", path: "/api/reports/breakdown" },
     { method: "GET", path: `/api/reports/users/${ADMIN}` },
     { method: "GET", path: "/api/groups" },
+    { method: "GET", path: "/api/lookup/people?q=ada" },
+    { method: "GET", path: "/api/lookup/spaces?q=eng" },
     { method: "GET", path: "/api/settings" },
     { method: "PUT", path: "/api/settings" },
   ];
