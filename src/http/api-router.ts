@@ -176,6 +176,7 @@ export function apiRouter(deps: Deps): express.Router {
         viewer.tenant.baseUrl,
         parsed,
         viewer.accountId,
+        await readSettings(deps.db, viewer.tenant.id),
       );
       const next = checked.settings;
       for (const group of next.excludedGroups) {

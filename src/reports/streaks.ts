@@ -32,7 +32,9 @@ export function currentStreak(
   range: { from: string; to: string },
   today: string,
 ): number {
-  const end = range.to === today && !active.has(today) ? dayNumber(today) - 1 : dayNumber(range.to);
+  // A range that ends after today: its streak ends today (no day after today has activity).
+  const last = range.to > today ? today : range.to;
+  const end = last === today && !active.has(today) ? dayNumber(today) - 1 : dayNumber(last);
   const first = dayNumber(range.from);
   const limit = Math.min(active.size, MAX_DAY_LOOP);
   let run = 0;

@@ -77,27 +77,35 @@ const MESSAGE_ENTRIES = 5;
  * display name), each space must exist (a key typed in another case is saved under the space's
  * real key), each group must exist. Throws a 400 `invalid_settings` whose `details` name every
  * bad entry; a ConfluenceError (Confluence failing or unreachable) propagates, as a 503.
+ * Entries already saved (`previous`) are never refused: a space or group deleted in Confluence
+ * since must not block every later save (nor must removing it be the only way to save).
  */
 export async function checkWithConfluence(
   client: ConfluenceClient,
   baseUrl: string,
   settings: Settings,
   savedBy: string,
+  previous: Settings = DEFAULT_SETTINGS,
 ): Promise<CheckedSettings> {
   const [people, spaces, groups] = await Promise.all([
     findPeople(client, baseUrl, [...settings.excludedUsers, savedBy]),
     findSpaces(client, settings.excludedSpaces),
     findGroups(client, settings.excludedGroups),
   ]);
+  const kept = {
+    excludedUsers: new Set(previous.excludedUsers),
+    excludedGroups: new Set(previous.excludedGroups),
+    excludedSpaces: new Set(previous.excludedSpaces),
+  };
   const details: ErrorDetail[] = [
     ...settings.excludedUsers
-      .filter((id) => !people.has(id))
+      .filter((id) => !people.has(id) && !kept.excludedUsers.has(id))
       .map((value) => ({ field: "excludedUsers", value, problem: "no such person" })),
     ...settings.excludedGroups
-      .filter((id) => !groups.has(id))
+      .filter((id) => !groups.has(id) && !kept.excludedGroups.has(id))
       .map((value) => ({ field: "excludedGroups", value, problem: "no such group" })),
     ...settings.excludedSpaces
-      .filter((key) => !spaces.has(key))
+      .filter((key) => !spaces.has(key) && !kept.excludedSpaces.has(key))
       .map((value) => ({ field: "excludedSpaces", value, problem: "no such space" })),
   ];
   if (details.length > 0) {

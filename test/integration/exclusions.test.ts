@@ -237,6 +237,22 @@ describe(`exclusions apply to every figure, past included (${BACKEND})`, () => {
     await checkTotalsAgree(withoutAll);
   });
 
+  it("when an excluded space is deleted in Confluence, then later saves still work and keep it", async () => {
+    const s2 = t.fake.spaces.get("S2");
+    t.fake.spaces.delete("S2");
+    try {
+      await settings({
+        excludedUsers: [excludedPerson],
+        excludedSpaces: ["S2"],
+        trackAppAccounts: false,
+        retentionDays: 3650,
+      });
+      await checkTotalsAgree(withoutAll);
+    } finally {
+      if (s2) t.fake.spaces.set("S2", s2);
+    }
+  });
+
   it("when the exclusions are lifted, the figures come back", async () => {
     await settings({ trackAppAccounts: true });
     await checkFigures(() => true, "lifted");

@@ -118,7 +118,8 @@ export function expectedStreaks(
   // not active yet), inside the range only.
   const back = (d: string) =>
     DateTime.fromISO(d, { zone: "UTC" }).minus({ days: 1 }).toISODate() as string;
-  let day = q.to === today && !active.has(today) ? back(today) : q.to;
+  const last = q.to > today ? today : q.to;
+  let day = last === today && !active.has(today) ? back(today) : last;
   let current = 0;
   while (day >= q.from && active.has(day)) {
     current++;

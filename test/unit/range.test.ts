@@ -158,6 +158,9 @@ describe("streaks stay within their input", () => {
     expect(currentStreak(active, range("2026-11-10", "2026-11-10"), "2026-11-10")).toBe(1);
     expect(currentStreak(active, range("2026-11-09", "2026-11-11"), "2026-11-11")).toBe(2);
     expect(currentStreak(new Set(), range("2026-11-01", "2026-11-12"), "2026-11-12")).toBe(0);
+    // A range ending after today: the streak ends today (or yesterday, today not active yet).
+    expect(currentStreak(active, range("2026-11-01", "2026-12-31"), "2026-11-10")).toBe(3);
+    expect(currentStreak(active, range("2026-11-01", "2026-12-31"), "2026-11-11")).toBe(3);
   });
 
   it("a person active 31 days in a row: Current <= Longest <= Active Days <= days, in every range", () => {

@@ -206,8 +206,11 @@ export function usersReportSql(
         LEFT JOIN actor a ON a.tenant_id = g.tenant_id AND a.account_id = g.account_id
         WHERE g.tenant_id = ? AND g.group_id = ?
           AND NOT EXISTS (SELECT 1 FROM stats s WHERE s.account_id = g.account_id)
+          ${p.space === null ? "" : "AND NOT EXISTS (SELECT 1 FROM sp WHERE sp.id = ANY(?::int[]))"}
       )`;
     bindings.push(tenantId, inactiveGroup);
+    // An excluded space's report lists nobody, inactive members included.
+    if (p.space !== null) bindings.push(intArray(excludedSpaces));
   } else {
     ctes += `,
       everyone AS (${base})`;
