@@ -27,6 +27,9 @@ export async function getLastActive(
       )
     ).rows[0] as { occurred_at: string | Date } | undefined;
     if (left) return new Date(left.occurred_at).toISOString();
+    // Raw events left, all in excluded spaces: never active as far as the figures go.
+    const any = await db("event").where({ tenant_id: tenantId, actor_id: actorId }).first("id");
+    if (any) return null;
   }
   const row =
     spaceId === null

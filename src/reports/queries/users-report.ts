@@ -175,16 +175,21 @@ export function usersReportSql(
   }
 
   // Site-wide, Last active leaves out excluded spaces too: the latest event left (one
-  // backwards index probe per person), or the stored time when retention removed them all.
+  // backwards index probe per person); the stored time only when retention removed every raw
+  // event of theirs (otherwise it may be an excluded space's).
   const lastLeft = (actor: string, stored: string) =>
     p.space === null && excludedSpaces.length > 0
       ? `coalesce((SELECT e.occurred_at FROM event e
            WHERE e.tenant_id = ? AND e.actor_id = ${actor}
              AND (e.space_id IS NULL OR e.space_id <> ALL(?::int[]))
-           ORDER BY e.occurred_at DESC LIMIT 1), ${stored})`
+           ORDER BY e.occurred_at DESC LIMIT 1),
+         CASE WHEN NOT EXISTS (SELECT 1 FROM event e WHERE e.tenant_id = ? AND e.actor_id = ${actor})
+           THEN ${stored} END)`
       : stored;
   const lastLeftBindings =
-    p.space === null && excludedSpaces.length > 0 ? [tenantId, intArray(excludedSpaces)] : [];
+    p.space === null && excludedSpaces.length > 0
+      ? [tenantId, intArray(excludedSpaces), tenantId]
+      : [];
   const base = `SELECT account_id, active_days, ${lastLeft("stats.actor_id", "last_active")} AS last_active,
     ${COUNT_COLUMNS.join(", ")} FROM stats`;
   bindings.push(...lastLeftBindings);
