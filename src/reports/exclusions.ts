@@ -11,9 +11,11 @@ import type { TrackingPolicy } from "../settings/tracking-policies.js";
 export interface Exclusions {
   actorIds: number[];
   spaceIds: number[];
+  /** The excluded people's account ids, seen or not (the users report filters by them). */
+  accountIds: string[];
 }
 
-export const NO_EXCLUSIONS: Exclusions = { actorIds: [], spaceIds: [] };
+export const NO_EXCLUSIONS: Exclusions = { actorIds: [], spaceIds: [], accountIds: [] };
 
 export function isEmpty(ex: Exclusions): boolean {
   return ex.actorIds.length === 0 && ex.spaceIds.length === 0;
@@ -24,8 +26,28 @@ export function intArray(ids: number[]): string {
   return `{${ids.map((id) => Math.trunc(id)).join(",")}}`;
 }
 
-/** The site's exclusions as ids (accounts and spaces never seen have no id and no events). */
-export async function resolveExclusions(
+/**
+ * The site's exclusions as ids (accounts and spaces never seen have no id and no events),
+ * resolved once per loaded policy: TrackingPolicies reloads a site's policy at most every few
+ * seconds and on every settings save, so reports do not resolve ids on every request.
+ */
+export function resolveExclusions(
+  db: Db | Knex.Transaction,
+  tenantId: number,
+  policy: TrackingPolicy,
+): Promise<Exclusions> {
+  let resolved = RESOLVED.get(policy);
+  if (!resolved) {
+    resolved = resolve(db, tenantId, policy);
+    RESOLVED.set(policy, resolved);
+    resolved.catch(() => RESOLVED.delete(policy));
+  }
+  return resolved;
+}
+
+const RESOLVED = new WeakMap<TrackingPolicy, Promise<Exclusions>>();
+
+async function resolve(
   db: Db | Knex.Transaction,
   tenantId: number,
   policy: TrackingPolicy,
@@ -37,12 +59,12 @@ export async function resolveExclusions(
     `{${values.map((v) => `"${v.replace(/["\\]/g, (m) => `\\${m}`)}"`).join(",")}}`;
   const actors = (
     await db.raw(
-      `SELECT id FROM actor
+      `SELECT id, account_id FROM actor
        WHERE tenant_id = ? AND (account_id = ANY(?::text[]) OR (? AND account_type = 'app'))
        ORDER BY id`,
       [tenantId, text(accounts), !policy.trackAppAccounts],
     )
-  ).rows as { id: number }[];
+  ).rows as { id: number; account_id: string }[];
   const spaceRows = spaces.length
     ? ((
         await db.raw("SELECT id FROM space WHERE tenant_id = ? AND space_key = ANY(?::text[])", [
@@ -54,23 +76,9 @@ export async function resolveExclusions(
   return {
     actorIds: actors.map((r) => Number(r.id)),
     spaceIds: spaceRows.map((r) => Number(r.id)),
+    // App accounts are excluded as seen: their account ids come with their actor rows.
+    accountIds: [...new Set([...accounts, ...actors.map((r) => r.account_id)])],
   };
-}
-
-/** Account ids excluded: people (directly or through a group), app accounts when not tracked. */
-export async function excludedAccountIds(
-  db: Db | Knex.Transaction,
-  tenantId: number,
-  policy: TrackingPolicy,
-): Promise<string[]> {
-  const accounts = [...policy.excludedAccounts];
-  if (policy.trackAppAccounts) return accounts;
-  const apps = (
-    await db.raw("SELECT account_id FROM actor WHERE tenant_id = ? AND account_type = 'app'", [
-      tenantId,
-    ])
-  ).rows as { account_id: string }[];
-  return [...new Set([...accounts, ...apps.map((r) => r.account_id)])];
 }
 
 /**

@@ -17,7 +17,7 @@ import { getLastActive } from "./queries/last-active.js";
 import { getRecentEvents } from "./queries/user-activity.js";
 import { getUsersReport, type UserRow, usersReportSql } from "./queries/users-report.js";
 import { type ReportRange, today } from "./range.js";
-import { type Exclusions, excludedAccountIds, resolveExclusions } from "./exclusions.js";
+import { type Exclusions, resolveExclusions } from "./exclusions.js";
 import { readZone, registerZone, type ZoneState } from "./sealing.js";
 import type { TrackingPolicies } from "../settings/tracking-policies.js";
 import { currentStreak, longestStreak, streakIsCurrent } from "./streaks.js";
@@ -69,11 +69,6 @@ export class ReportService {
     return row ? Number(row.id) : NO_SUCH_ID;
   }
 
-  /** Account ids never listed: excluded people, and app accounts while they are not tracked. */
-  private async excludedAccounts(tenantId: number): Promise<string[]> {
-    return excludedAccountIds(this.db, tenantId, await this.policies.forTenant(tenantId));
-  }
-
   /** What the site's settings exclude, as ids: left out of every figure. */
   private async exclusions(tenantId: number): Promise<Exclusions> {
     return resolveExclusions(this.db, tenantId, await this.policies.forTenant(tenantId));
@@ -110,14 +105,22 @@ export class ReportService {
     // Group members as stored (refreshed by the directory job), with when they were refreshed.
     const refreshed: Date[] = [];
     if (p.group !== null) refreshed.push(await this.directory.members(tenant, p.group));
-    const excluded = await this.excludedAccounts(tenant.id);
+    const ex = await this.exclusions(tenant.id);
     const inactiveGroup = p.inactive
       ? await this.inactiveGroup(tenant, p.inactiveGroup, refreshed)
       : null;
     const licenceGroup = await this.siteUsersGroup(tenant, refreshed);
-    const { spaceIds } = await this.exclusions(tenant.id);
     const report = await this.read(tenant.id, p.range.tz, (trx, zone) =>
-      getUsersReport(trx, tenant.id, p, zone, excluded, inactiveGroup, licenceGroup, spaceIds),
+      getUsersReport(
+        trx,
+        tenant.id,
+        p,
+        zone,
+        ex.accountIds,
+        inactiveGroup,
+        licenceGroup,
+        ex.spaceIds,
+      ),
     );
     const rows = await this.withNames(tenant, report.rows);
     const oldest = Math.min(...refreshed.map((d) => d.getTime()));
@@ -141,10 +144,9 @@ export class ReportService {
   /** Every listed user, streamed from the database (a cursor on PostgreSQL). */
   async usersStream(tenant: Tenant, p: Omit<UsersParams, "limit" | "offset">): Promise<Readable> {
     if (p.group !== null) await this.directory.members(tenant, p.group);
-    const excluded = await this.excludedAccounts(tenant.id);
-    const inactiveGroup = p.inactive ? await this.inactiveGroup(tenant, p.inactiveGroup) : null;
     // Before the transaction: on PGlite (one connection) a query outside it would wait forever.
-    const { spaceIds } = await this.exclusions(tenant.id);
+    const ex = await this.exclusions(tenant.id);
+    const inactiveGroup = p.inactive ? await this.inactiveGroup(tenant, p.inactiveGroup) : null;
     await registerZone(this.db, tenant.id, p.range.tz);
     const trx = await this.db.transaction(undefined, {
       isolationLevel: "repeatable read",
@@ -156,9 +158,9 @@ export class ReportService {
         tenant.id,
         p,
         zone,
-        excluded,
+        ex.accountIds,
         inactiveGroup,
-        spaceIds,
+        ex.spaceIds,
       );
       const stream = trx.raw(sql, bindings).stream();
       const finish = () => {
