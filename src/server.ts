@@ -208,16 +208,10 @@ export class HttpDrain {
     this.draining = true;
     this.answered += this.inFlight.size;
     for (const res of this.inFlight) closeAfterAnswer(res);
-    // Idle is judged after the event loop has read the sockets (a check-phase callback runs
-    // after the poll phase): a request already sent on a keep-alive connection but not read yet
-    // (the signal handler runs before the poll) is answered, not cut (see closeIfStillIdle).
-    // server.close() closes idle connections too, so it waits for that turn as well.
-    const closed = new Promise<void>((resolve) =>
-      setImmediate(() => server.close(() => resolve())),
-    );
-    const closeIdle = () => setImmediate(() => server.closeIdleConnections());
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
     // A connection whose answer was already on its way with keep-alive goes idle afterwards.
-    const sweeper = setInterval(closeIdle, 25);
+    const sweeper = setInterval(() => server.closeIdleConnections(), 25);
     let timer: NodeJS.Timeout | undefined;
     const graceOver = new Promise<boolean>((resolve) => {
       timer = setTimeout(() => resolve(true), graceMs);
