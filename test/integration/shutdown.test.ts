@@ -55,7 +55,7 @@ const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * A webhook whose body arrives in `chunks` pieces `gapMs` apart over a keep-alive `agent`: a
- * request that is in flight for a while. `midBody` runs once the first piece is written.
+ * request that is in flight for a while. `midBody` runs once the first piece has been handed to the kernel.
  */
 function trickle(
   agent: http.Agent,
@@ -93,8 +93,11 @@ function trickle(
       const size = Math.ceil(body.length / opts.chunks);
       for (let i = 0; i < opts.chunks; i++) {
         if (req.destroyed) return;
-        req.write(body.subarray(i * size, (i + 1) * size));
-        if (i === 0) opts.midBody?.();
+        // `midBody` runs once the first piece has left for the server (the write callback:
+        // handed to the kernel), not when it is queued: a keep-alive agent hands the request
+        // its socket on a later tick, and a signal sent before the bytes leave would race a
+        // request the server has not been sent yet, which no server can answer.
+        req.write(body.subarray(i * size, (i + 1) * size), i === 0 ? opts.midBody : undefined);
         if (i < opts.chunks - 1) await pause(opts.gapMs);
       }
       req.end();
