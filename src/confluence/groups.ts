@@ -1,7 +1,7 @@
 import { LRUCache } from "lru-cache";
 import type { Tenant } from "../connect/knex-store.js";
 import type { Db } from "../db/knex.js";
-import { HttpError } from "../http/errors.js";
+import { InvalidInput, Unavailable, UpstreamFailed } from "../errors.js";
 import type { Logger } from "../log.js";
 import type { ConfluenceClient } from "./client.js";
 
@@ -49,9 +49,9 @@ export async function refreshGroupMembers(
       `/rest/api/group/${encodeURIComponent(groupId)}/membersByGroupId?start=${start}&limit=${PAGE}`,
     );
     if (res.status === 404)
-      throw new HttpError(400, "invalid_parameter", `group ${groupId} does not exist`);
+      throw new InvalidInput("invalid_parameter", `group ${groupId} does not exist`);
     if (res.status !== 200)
-      throw new HttpError(502, "confluence_unavailable", "Confluence did not list the group");
+      throw new UpstreamFailed("confluence_unavailable", "Confluence did not list the group");
     const results = res.body.results ?? [];
     for (const m of results) if (m.accountId) members.push(m.accountId);
     if (results.length === 0 || !res.body._links?.next) break;
@@ -290,8 +290,7 @@ export class GroupDirectory {
       timer = setTimeout(
         () =>
           reject(
-            new HttpError(
-              503,
+            new Unavailable(
               "confluence_unavailable",
               `Confluence is still listing ${what} (first use); try again in a minute`,
             ),

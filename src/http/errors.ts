@@ -1,22 +1,29 @@
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from "express";
 import { ConfluenceError } from "../confluence/client.js";
+import { DomainError, type DomainErrorKind, type ErrorDetail, InvalidInput } from "../errors.js";
 import type { Logger } from "../log.js";
 
+export type { ErrorDetail };
+
 /**
- * One entry of an answer's `error.details`: which field of the request holds a bad value, the
- * value, and what is wrong with it (e.g. `{"field": "excludedSpaces", "value": "NOPE",
- * "problem": "no such space"}`), so a form can show each problem next to its input.
+ * The status of each kind of domain error (src/errors.ts): the one place domain errors meet
+ * HTTP. Every kind must have one (the Record makes a new kind a type error until mapped).
  */
-export interface ErrorDetail {
-  field: string;
-  value: string;
-  problem: string;
+const DOMAIN_STATUS: Record<DomainErrorKind, number> = {
+  invalid_input: 400,
+  upstream_failed: 502,
+  unavailable: 503,
+};
+
+export function statusFor(error: DomainError): number {
+  return DOMAIN_STATUS[error.kind];
 }
 
 /**
- * An error whose status and code are safe to show the caller. `details`, when given, is
- * answered as `error.details` (one entry per bad value); without it the answer is
- * `{"error": {"code", "message"}}` as always.
+ * An error of the HTTP layer (authentication, routers, body reading) whose status and code
+ * are safe to show the caller; the app's own logic throws src/errors.ts's errors instead.
+ * `details`, when given, is answered as `error.details` (one entry per bad value); without it
+ * the answer is `{"error": {"code", "message"}}` as always.
  */
 export class HttpError extends Error {
   constructor(
@@ -56,7 +63,7 @@ interface Classified {
   unexpected?: boolean;
   /** A 4xx whose cause the log should keep (bounded), e.g. the database's reason. */
   logCause?: boolean;
-  /** Answered as `error.details` (HttpError's). */
+  /** Answered as `error.details` (InvalidInput's, HttpError's). */
   details?: ErrorDetail[];
 }
 
@@ -82,6 +89,13 @@ export function isStorageUnavailable(error: unknown): boolean {
 }
 
 function classify(error: unknown): Classified {
+  if (error instanceof DomainError)
+    return {
+      status: statusFor(error),
+      code: error.code,
+      message: error.message,
+      ...(error instanceof InvalidInput && error.details ? { details: error.details } : {}),
+    };
   if (error instanceof HttpError)
     return {
       status: error.status,

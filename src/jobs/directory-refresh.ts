@@ -3,7 +3,7 @@ import { type GroupDirectory, MEMBERS_MAX_AGE_MS } from "../confluence/groups.js
 import { refreshStaleProfiles } from "../confluence/profiles.js";
 import type { ClientInfo, Tenant } from "../connect/knex-store.js";
 import type { Db } from "../db/knex.js";
-import { HttpError } from "../http/errors.js";
+import { InvalidInput } from "../errors.js";
 import type { Logger } from "../log.js";
 import { readSettings } from "../settings/settings.js";
 import { type Periodic, startPeriodic } from "./periodic.js";
@@ -89,8 +89,7 @@ export async function runDirectoryRefresh(
           result.groups++;
         } catch (error) {
           // A group Confluence no longer has: stop asking for it (settings keep their own).
-          if (error instanceof HttpError && error.status === 400)
-            directory.forget(tenant.id, group);
+          if (error instanceof InvalidInput) directory.forget(tenant.id, group);
           failures.push({ group, error });
         }
       }

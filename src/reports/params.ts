@@ -3,7 +3,7 @@ import { z } from "zod";
 import { CLEAN_TEXT_RULE, isCleanText, MAX_ACCOUNT_ID } from "../text/identifier.js";
 import { GROUP_ID, GROUP_ID_RULE, SPACE_KEY, SPACE_KEY_RULE } from "../confluence/keys.js";
 import { EVENT_TYPE_NAMES } from "../events/types.js";
-import { HttpError } from "../http/errors.js";
+import { InvalidInput } from "../errors.js";
 import {
   addDays,
   buildRange,
@@ -107,7 +107,7 @@ function parse<S extends z.ZodType>(schema: S, query: unknown): z.infer<S> {
   if (!result.success) {
     const issue = result.error.issues[0];
     const field = issue?.path.join(".") || "query";
-    throw new HttpError(400, "invalid_parameter", `${field} ${issue?.message ?? "is invalid"}`);
+    throw new InvalidInput("invalid_parameter", `${field} ${issue?.message ?? "is invalid"}`);
   }
   return result.data;
 }
@@ -123,8 +123,7 @@ function toRange(p: z.infer<typeof common>, now: Date): ReportRange {
     ["to", p.to],
   ] as const) {
     if (date !== undefined && !inReportWindow(date, now)) {
-      throw new HttpError(
-        400,
+      throw new InvalidInput(
         "invalid_parameter",
         `${field} must be between ${EARLIEST_REPORT_DATE} and ${latestReportDate(now)}: reports cover ${EARLIEST_REPORT_DATE} to ${REPORT_YEARS_AHEAD === 1 ? "one year" : `${REPORT_YEARS_AHEAD} years`} after today`,
       );
@@ -133,13 +132,9 @@ function toRange(p: z.infer<typeof common>, now: Date): ReportRange {
   const to = p.to ?? today(tz, now);
   const defaultFrom = addDays(to, -(DEFAULT_RANGE_DAYS - 1));
   const from = p.from ?? (defaultFrom < EARLIEST_REPORT_DATE ? EARLIEST_REPORT_DATE : defaultFrom);
-  if (from > to) throw new HttpError(400, "invalid_parameter", "from must not be after to");
+  if (from > to) throw new InvalidInput("invalid_parameter", "from must not be after to");
   if (daysBetween(from, to) + 1 > MAX_RANGE_DAYS) {
-    throw new HttpError(
-      400,
-      "invalid_parameter",
-      `the range must not exceed ${MAX_RANGE_DAYS} days`,
-    );
+    throw new InvalidInput("invalid_parameter", `the range must not exceed ${MAX_RANGE_DAYS} days`);
   }
   return buildRange(from, to, tz);
 }

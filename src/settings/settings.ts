@@ -4,7 +4,7 @@ import { GROUP_ID, GROUP_ID_RULE, SPACE_KEY, SPACE_KEY_RULE } from "../confluenc
 import type { ConfluenceClient } from "../confluence/client.js";
 import { findGroups, findPeople, findSpaces, type FoundPerson } from "../confluence/lookup.js";
 import type { Db } from "../db/knex.js";
-import { type ErrorDetail, HttpError } from "../http/errors.js";
+import { type ErrorDetail, InvalidInput } from "../errors.js";
 
 /**
  * A site's tracking settings: who and what is excluded (account ids, group ids, space keys),
@@ -38,8 +38,7 @@ export function parseSettings(body: unknown): Settings {
   const result = settingsSchema.safeParse(body);
   if (!result.success) {
     const issue = result.error.issues[0];
-    throw new HttpError(
-      400,
+    throw new InvalidInput(
       "invalid_settings",
       `${issue?.path.join(".") || "settings"}: ${issue?.message ?? "invalid"}`,
     );
@@ -118,8 +117,7 @@ export async function checkWithConfluence(
     const hint = details.some((d) => d.field === "excludedUsers")
       ? " People are saved by account id (pick them by name in the Settings tab)."
       : "";
-    throw new HttpError(
-      400,
+    throw new InvalidInput(
       "invalid_settings",
       `${details.length === 1 ? "1 entry does" : `${details.length} entries do`} not exist in Confluence: ${named}${more}.${hint}`,
       details,
@@ -425,8 +423,7 @@ export function parseLookup(query: unknown): { q: string } {
   const result = lookupQuery.safeParse(query);
   if (!result.success) {
     const issue = result.error.issues[0];
-    throw new HttpError(
-      400,
+    throw new InvalidInput(
       "invalid_parameter",
       `${issue?.path.join(".") || "q"} ${issue?.message ?? "is invalid"}`,
     );
