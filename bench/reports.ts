@@ -11,6 +11,10 @@
  * Env: BENCH_DATABASE_URL (admin URL, default postgres://postgres@127.0.0.1:5432/postgres),
  * BENCH_EVENTS, BENCH_USERS, BENCH_RUNS, BENCH_CSV_USERS, BENCH_KEEP_DB=1 (keep the database).
  */
+import { readdirSync, statSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { DateTime } from "luxon";
 import pg from "pg";
@@ -18,6 +22,7 @@ import { loadConfig } from "../src/config.js";
 import { FakeConfluence } from "../src/dev/fake-confluence.js";
 import { EVENT_TYPES, type EventTypeCode, WEBHOOKS } from "../src/events/types.js";
 import { type NewEvent, writeEvents } from "../src/ingest/write-events.js";
+import type { Db } from "../src/db/knex.js";
 import { createLogger } from "../src/log.js";
 import { sealAll } from "../src/reports/sealing.js";
 import { start } from "../src/server.js";
@@ -41,8 +46,8 @@ const ADMIN = "bench-admin";
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
-/** Per-user event counts: a power law clamped to [5, 117,000], scaled to sum to EVENTS. */
-function userWeights(): number[] {
+/** Per-user event counts: a power law clamped to [5, 117,000], scaled to sum to `events`. */
+function userWeights(events: number): number[] {
   const sum = (a: number) => {
     let s = 0;
     for (let i = 1; i <= USERS; i++) s += Math.max(MIN_USER_EVENTS, MAX_USER_EVENTS * i ** -a);
@@ -52,7 +57,7 @@ function userWeights(): number[] {
   let hi = 3;
   for (let k = 0; k < 60; k++) {
     const mid = (lo + hi) / 2;
-    if (sum(mid) > EVENTS) lo = mid;
+    if (sum(mid) > events) lo = mid;
     else hi = mid;
   }
   const weights: number[] = [];
@@ -65,8 +70,12 @@ const NON_VIEW = WEBHOOKS.filter((w) => w.type !== "view");
 const VIEWS = WEBHOOKS.filter((w) => w.type === "view" && w.event !== "search_performed");
 
 /** Generates the site day by day (time-ordered, like webhooks arrive), in batches. */
-function* siteBatches(tenantId: number, rand: () => number): Generator<NewEvent[]> {
-  const weights = userWeights();
+function* siteBatches(
+  tenantId: number,
+  rand: () => number,
+  events = EVENTS,
+): Generator<NewEvent[]> {
+  const weights = userWeights(events);
   const cumulative: number[] = [];
   let total = 0;
   for (const w of weights) {
@@ -85,7 +94,7 @@ function* siteBatches(tenantId: number, rand: () => number): Generator<NewEvent[
     return lo;
   };
   const startMs = DateTime.utc().startOf("day").minus({ days: DAYS }).toMillis();
-  const perDay = Math.round(EVENTS / DAYS);
+  const perDay = Math.round(events / DAYS);
   let batch: NewEvent[] = [];
   for (let d = 0; d < DAYS; d++) {
     const times: number[] = [];
@@ -304,7 +313,8 @@ async function main() {
     const sealStart = performance.now();
     const sealedDays = await sealAll(db, createLogger("warn"));
     const sealSeconds = (performance.now() - sealStart) / 1000;
-    await db.raw("VACUUM ANALYZE zone_user_day, zone_site_day");
+    await db.raw("VACUUM ANALYZE zone_user_period, zone_period, zone_site_day");
+    const storage = await storageReport(db);
 
     const heavy = "557058:bench-user-0";
     const typical = `557058:bench-user-${Math.floor(USERS / 2)}`;
@@ -547,6 +557,8 @@ async function main() {
     for (const s of sizes)
       log(`  ${s.relname}: ${Number(s.rows).toLocaleString("en")} rows, ${s.size}`);
     log("");
+    for (const line of storage) log(line);
+    log("");
     for (const line of formatTable(
       ["endpoint", "app ms", "plain GROUP BY ms", "speed-up", "goal", ""],
       rows,
@@ -569,6 +581,124 @@ async function main() {
     if (process.env.BENCH_KEEP_DB === "1") log(`kept database ${database.url}`);
     else await database.drop();
   }
+  if (PGLITE_EVENTS > 0) for (const line of await pgliteStorage()) log(line);
+}
+
+/** Tables the reports read and write, and those of sealing (compared with user_day). */
+const REPORT_TABLES = [
+  "event",
+  "user_day",
+  "site_quarter",
+  "actor",
+  "space",
+  "content",
+  "space_actor",
+  "zone_user_period",
+  "zone_period",
+  "zone_site_day",
+];
+const SEALING_TABLES = ["zone_user_period", "zone_period", "zone_site_day"];
+const PGLITE_EVENTS = Number(process.env.BENCH_PGLITE_EVENTS ?? 100_000);
+
+/** Every report table's rows and bytes (with indexes), bytes per stored event, and the goal. */
+async function storageReport(db: Db): Promise<string[]> {
+  const events = Number((await db.raw("SELECT count(*)::bigint AS n FROM event")).rows[0].n);
+  const rows: string[][] = [];
+  const bytes = new Map<string, number>();
+  for (const table of REPORT_TABLES) {
+    const r = (
+      await db.raw(
+        `SELECT (SELECT count(*) FROM ${table})::bigint AS n, pg_total_relation_size(?::regclass)::bigint AS b`,
+        [table],
+      )
+    ).rows[0] as { n: string; b: string };
+    bytes.set(table, Number(r.b));
+    rows.push([
+      table,
+      Number(r.n).toLocaleString("en"),
+      num(Number(r.b) / 1e6, 1),
+      num(Number(r.b) / Math.max(1, events), 1),
+    ]);
+  }
+  const sealing = SEALING_TABLES.reduce((a, t) => a + (bytes.get(t) ?? 0), 0);
+  const userDay = bytes.get("user_day") ?? 1;
+  return [
+    `storage (${events.toLocaleString("en")} events in the database, every site):`,
+    ...formatTable(["table", "rows", "MB", "bytes per event"], rows).map((l) => `  ${l}`),
+    `  sealing tables together: ${num(sealing / 1e6, 1)} MB = ${num(sealing / userDay, 2)} x user_day ` +
+      `(goal <= 0.5: ${sealing <= userDay / 2 ? "met" : "MISSED"})`,
+  ];
+}
+
+/**
+ * The same site shape, BENCH_PGLITE_EVENTS events (default 100,000; 0 skips), on the embedded
+ * database (the default of `npm start`): five zones sealed, then every table and the size of
+ * the data folder on disk.
+ */
+async function pgliteStorage(): Promise<string[]> {
+  const dir = await mkdtemp(join(tmpdir(), "bench-pglite-"));
+  const fake = await new FakeConfluence().start();
+  fake.users.set(ADMIN, { accountId: ADMIN, displayName: "Bench Admin", admin: true });
+  process.env.CONNECT_KEYS_CDN_URL = fake.keysUrl;
+  const config = {
+    ...loadConfig({
+      NODE_ENV: "test",
+      PORT: "0",
+      AC_HOST_WHITELIST: "127.0.0.1",
+      LOG_LEVEL: "warn",
+      REPORT_SEAL_INTERVAL_S: "0",
+    }),
+    database: { kind: "pglite" as const, dataDir: dir },
+  };
+  const app = await start(config, createLogger("warn"));
+  try {
+    const res = await fake.install(app.url);
+    if (res.status !== 204) throw new Error(`install failed: ${res.status} ${res.body}`);
+    const tenantId = Number(
+      (await app.db("tenant").where({ client_key: fake.clientKey }).first("id")).id,
+    );
+    for (const batch of siteBatches(tenantId, seededRandom(42), PGLITE_EVENTS)) {
+      await writeEvents(app.db, batch);
+    }
+    const today = DateTime.utc().toISODate() as string;
+    for (const tz of [
+      "America/New_York",
+      "Asia/Kathmandu",
+      "Europe/Berlin",
+      "Asia/Kolkata",
+      "UTC",
+    ]) {
+      const r = await fetch(`${app.url}/api/reports/breakdown?from=${today}&to=${today}&tz=${tz}`, {
+        headers: { authorization: `JWT ${fake.contextToken(ADMIN)}` },
+      });
+      if (r.status !== 200) throw new Error(`breakdown: ${r.status}`);
+    }
+    const t0 = performance.now();
+    const days = await sealAll(app.db, createLogger("warn"));
+    const sealS = (performance.now() - t0) / 1000;
+    await app.db.raw("VACUUM");
+    await app.db.raw("CHECKPOINT");
+    const lines = await storageReport(app.db);
+    return [
+      "",
+      `embedded PGlite, ${PGLITE_EVENTS.toLocaleString("en")} events, 5 zones (${days} zone-days sealed in ${num(sealS, 1)} s):`,
+      ...lines,
+      `  data folder: ${num(folderBytes(dir) / 1e6, 1)} MB on disk`,
+    ];
+  } finally {
+    await app.stop();
+    await fake.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function folderBytes(dir: string): number {
+  let total = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    total += entry.isDirectory() ? folderBytes(path) : statSync(path).size;
+  }
+  return total;
 }
 
 main().catch((error) => {

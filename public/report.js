@@ -405,7 +405,11 @@ async function loadDashboard() {
   renderCalendar($("calendar"), calendar.days);
   renderLegend();
   renderBreakdown(breakdown.counts);
-  if (events === 0) {
+  if (calendar.range.keptFrom && calendar.range.from > state.from) {
+    setStatus(
+      `This site keeps its history from ${formatDay(calendar.range.keptFrom)} on (its retention setting): every figure covers ${formatDay(calendar.range.from)} to ${formatDay(calendar.range.to)}.`,
+    );
+  } else if (events === 0) {
     setStatus(
       "No activity recorded in this range yet. The app records what people do from the moment it is installed: once people view, create, edit or comment on pages, press Refresh.",
     );

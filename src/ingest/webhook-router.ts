@@ -15,6 +15,7 @@ import { QueueFullError } from "./group-commit.js";
 import type { Ingestor } from "./ingestor.js";
 import { readBody } from "./read-body.js";
 import { isTracked } from "./tracking-policy.js";
+import { oldestStorable } from "../privacy/horizon.js";
 import { UnstorableEventError } from "./write-events.js";
 
 /** Largest webhook body, as received and once decoded. */
@@ -116,13 +117,25 @@ export function webhookRouter({
         if (error instanceof PayloadError) throw new HttpError(400, error.code, error.message);
         throw error;
       }
-      if (!isTracked(facts, await policies.forTenant(tenantId))) {
+      const policy = await policies.forTenant(tenantId);
+      if (!isTracked(facts, policy)) {
         res.status(204).end();
         return;
       }
 
       const receivedAt = new Date();
       const time = eventTime(facts.timestamp, receivedAt, ingestor.maxEventAgeMs);
+      const oldest = oldestStorable(policy.retentionDays, receivedAt);
+      if (oldest !== null && time.at < oldest) {
+        // Older than any day the site's reports may show (its retention period): storing it
+        // would change figures nobody can see, and history whose raw events are gone.
+        logger.info(
+          { event: webhook.event, tenantId, timestamp: facts.timestamp },
+          "webhook older than the site's retention period: not stored",
+        );
+        res.status(204).end();
+        return;
+      }
       if (time.outOfWindow) {
         logger.warn(
           {

@@ -16,7 +16,7 @@ export async function eraseAccount(db: Db, tenantId: number, accountId: string):
       const byActor = { tenant_id: tenantId, actor_id: actor.id };
       await trx("event").where(byActor).delete();
       await trx("user_day").where(byActor).delete();
-      await trx("zone_user_day").where(byActor).delete();
+      await trx("zone_user_period").where(byActor).delete();
       await trx("space_actor").where(byActor).delete();
       await trx("actor").where({ tenant_id: tenantId, id: actor.id }).delete();
     }
@@ -42,7 +42,8 @@ const TENANT_TABLES = [
   "event",
   "user_day",
   "site_quarter",
-  "zone_user_day",
+  "zone_user_period",
+  "zone_period",
   "zone_site_day",
   "report_zone",
   "space_actor",

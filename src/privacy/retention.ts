@@ -1,13 +1,15 @@
 import type { Db } from "../db/knex.js";
+import { addDays } from "../reports/range.js";
+import { dropSealedBefore } from "../reports/sealing.js";
+import { retentionCutoff } from "./horizon.js";
 
 const CHUNK = 10_000;
 
 /**
- * Deletes a site's raw events older than its retention period, in chunks (short transactions,
- * no long locks). Rollups keep their counts, so site-wide and per-person figures over old
- * ranges stay; what needs raw events (a space's report, a person's calendar and recent events,
- * the partial days at a range's ends in a zone not yet sealed then) is empty or counts whole
- * UTC days beyond the period.
+ * Deletes a site's raw events and per-person daily rollups from before its retention cutoff
+ * (privacy/horizon.ts: the retention period plus a margin), in chunks (short transactions, no
+ * long locks). Reports never show a day before the horizon, so nothing they show changes.
+ * Site-wide counts per quarter-hour (no person) are kept.
  */
 export async function applyRetention(
   db: Db,
@@ -15,17 +17,30 @@ export async function applyRetention(
   days: number,
   now: Date = new Date(),
 ): Promise<number> {
-  const cutoff = new Date(now.getTime() - days * 86_400_000).toISOString();
+  const cutoff = retentionCutoff(days, now);
   let deleted = 0;
   for (;;) {
     const result = await db.raw(
       `DELETE FROM event WHERE tenant_id = ? AND id IN (
          SELECT id FROM event WHERE tenant_id = ? AND occurred_at < ? LIMIT ${CHUNK}
        )`,
-      [tenantId, tenantId, cutoff],
+      [tenantId, tenantId, cutoff.toISOString()],
     );
     const n = Number(result.rowCount ?? result.affectedRows ?? 0);
     deleted += n;
-    if (n < CHUNK) return deleted;
+    if (n < CHUNK) break;
   }
+  // UTC days that ended by the cutoff.
+  const lastWholeDay = addDays(cutoff.toISOString().slice(0, 10), -1);
+  for (;;) {
+    const result = await db.raw(
+      `DELETE FROM user_day WHERE tenant_id = ? AND (day, actor_id) IN (
+         SELECT day, actor_id FROM user_day WHERE tenant_id = ? AND day <= ?::date LIMIT ${CHUNK}
+       )`,
+      [tenantId, tenantId, lastWholeDay],
+    );
+    if (Number(result.rowCount ?? result.affectedRows ?? 0) < CHUNK) break;
+  }
+  await dropSealedBefore(db, tenantId, cutoff);
+  return deleted;
 }

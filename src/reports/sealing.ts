@@ -2,10 +2,13 @@ import type { Knex } from "knex";
 import type { Db } from "../db/knex.js";
 import { type Periodic, startPeriodic } from "../jobs/periodic.js";
 import type { Logger } from "../log.js";
-import { RAW_TYPE_COUNTS } from "./queries/sql.js";
+import { COUNT_COLUMNS, RAW_TYPE_COUNTS } from "./queries/sql.js";
 import {
   addDays,
   buildRange,
+  dateOfDay,
+  dayNumber,
+  daysBetween,
   localDate,
   localDayStart,
   MAX_DAY_LOOP,
@@ -13,28 +16,41 @@ import {
 } from "./range.js";
 
 /**
- * Sealing: for each zone a site's viewers use, local days that are over are folded, one by
- * one, into dense prefix sums (zone_user_day: per actor, cumulative counts and active days;
- * zone_site_day: active users per day). Reports read two slices of it instead of scanning
- * every user-day of the range; the days not sealed yet come from the live rollups.
+ * Sealing: for each zone a site's viewers use, local weeks that are over are summed once into
+ * zone_user_period (per person active in the week: counts by type and active local days) and
+ * zone_site_day (per local day: active users and events). Weeks older than COMPACT_AFTER_WEEKS
+ * are merged four by four into blocks. A report over a range reads the sums of the sealed
+ * periods wholly inside it, and the few days left at either end from the live rollups.
+ * Storage follows activity: a row per person and period in which the person did something,
+ * in at most MAX_ZONES_PER_SITE zones used in the last UNUSED_ZONE_DAYS days (others are dropped).
  *
  * Consistency: the sealer takes a per-tenant advisory lock exclusively; every ingestion
  * batch takes it shared, and a batch holding an event for an already sealed day unseals
- * from that day (the sealer then redoes those days). So a sealed day never misses an event.
+ * from that day's period on (the sealer then redoes those weeks). So a sealed period never
+ * misses an event.
  */
 export const SEAL_GRACE_MS = 60 * 60 * 1000;
 export const MAX_ZONES_PER_SITE = 8;
-/**
- * Days one sealer run seals per zone, at most: a zone's older history is sealed over the
- * following runs (reports stay exact meanwhile, from the rollups).
- */
-export const MAX_SEAL_DAYS_PER_RUN = MAX_DAY_LOOP;
+/** A zone no viewer used for this long is no longer sealed, and its sealed rows are dropped. */
+export const UNUSED_ZONE_DAYS = 30;
+/** Weeks one sealer run seals per zone, at most (the following runs go on from there). */
+export const MAX_SEAL_WEEKS_PER_RUN = Math.ceil(MAX_DAY_LOOP / 7);
+/** Sealed weeks stay single this long, then are merged into four-week blocks. */
+export const COMPACT_AFTER_WEEKS = 12;
+const BLOCK_WEEKS = 4;
 const LOCK_NAMESPACE = 8_734_211;
+
+export interface SealedPeriod {
+  first: string;
+  last: string;
+}
 
 export interface ZoneState {
   id: number;
   zone: string;
   sealedThrough: string | null;
+  /** The zone's sealed periods, consecutive, oldest first. */
+  periods: SealedPeriod[];
 }
 
 /** Marks a zone as used by a tenant's viewers, so the sealer keeps it up to date. */
@@ -47,7 +63,7 @@ export async function registerZone(db: Db, tenantId: number, zone: string): Prom
   );
 }
 
-/** The zone's sealing watermark (null: not registered). */
+/** The zone's sealing watermark and periods (null: not registered). */
 export async function readZone(
   db: Db | Knex.Transaction,
   tenantId: number,
@@ -59,22 +75,55 @@ export async function readZone(
       [tenantId, zone],
     )
   ).rows[0] as { id: number; sealed_through: string | null } | undefined;
-  return found ? { id: Number(found.id), zone, sealedThrough: found.sealed_through } : null;
+  if (!found) return null;
+  const id = Number(found.id);
+  const periods = (
+    await db.raw(
+      `SELECT first_day::text AS first, last_day::text AS last FROM zone_period
+       WHERE tenant_id = ? AND zone_id = ? ORDER BY first_day`,
+      [tenantId, id],
+    )
+  ).rows as SealedPeriod[];
+  return { id, zone, sealedThrough: found.sealed_through, periods };
 }
 
-/** A range's sealed part (read from the prefix tables) and live part (from the rollups). */
+/**
+ * A range's sealed part (the sealed periods wholly inside it, read from zone_user_period) and
+ * its live parts (the days before and after them, from the rollups; 0, 1 or 2 ranges).
+ */
 export interface SplitRange {
   sealed: { zoneId: number; from: string; to: string } | null;
-  live: ReportRange | null;
+  live: ReportRange[];
 }
 
 export function splitRange(range: ReportRange, zone: ZoneState | null): SplitRange {
-  const through = zone?.sealedThrough ?? null;
-  if (!zone || through === null || range.from > through) return { sealed: null, live: range };
-  const sealedTo = [range.to, through].sort()[0] as string;
-  const sealed = { zoneId: zone.id, from: range.from, to: sealedTo };
-  if (sealedTo === range.to) return { sealed, live: null };
-  return { sealed, live: buildRange(addDays(sealedTo, 1), range.to, range.tz) };
+  const inside = (zone?.periods ?? []).filter(
+    (p) =>
+      p.first >= range.from &&
+      p.last <= range.to &&
+      zone?.sealedThrough != null &&
+      p.last <= zone.sealedThrough,
+  );
+  const first = inside[0];
+  const last = inside[inside.length - 1];
+  if (!zone || !first || !last) return { sealed: null, live: [range] };
+  const live: ReportRange[] = [];
+  if (range.from < first.first) {
+    live.push(buildRange(range.from, addDays(first.first, -1), range.tz));
+  }
+  if (last.last < range.to) live.push(buildRange(addDays(last.last, 1), range.to, range.tz));
+  return { sealed: { zoneId: zone.id, from: first.first, to: last.last }, live };
+}
+
+/** The Monday on or before a date (1970-01-05 was a Monday). */
+export function weekStart(date: string): string {
+  const n = dayNumber(date);
+  return dateOfDay(n - ((((n - 4) % 7) + 7) % 7));
+}
+
+/** Whether a Monday starts a four-week block (blocks count from 1970-01-05). */
+function startsBlock(monday: string): boolean {
+  return ((dayNumber(monday) - 4) / 7) % BLOCK_WEEKS === 0;
 }
 
 /** Shared lock for ingestion batches (see above); call first in the batch's transaction. */
@@ -86,7 +135,7 @@ export async function lockTenantsShared(trx: Knex.Transaction, tenantIds: number
 
 /**
  * In an ingestion batch: for every sealed zone of these tenants whose sealed days hold one of
- * the batch's events, forget the sealed days from that event's local day on.
+ * the batch's events, forget the sealed periods from the one holding that event's local day on.
  */
 export async function unsealForLateEvents(
   trx: Knex.Transaction,
@@ -103,40 +152,71 @@ export async function unsealForLateEvents(
   for (const z of zones) {
     const earliest = earliestByTenant.get(Number(z.tenant_id));
     if (!earliest || earliest.getTime() >= new Date(z.sealed_until).getTime()) continue;
-    const day = localDate(earliest, z.zone);
-    await trx.raw(
-      "DELETE FROM zone_user_day WHERE tenant_id = ? AND zone_id = ? AND local_day >= ?",
-      [z.tenant_id, z.id, day],
-    );
-    await trx.raw(
-      "DELETE FROM zone_site_day WHERE tenant_id = ? AND zone_id = ? AND local_day >= ?",
-      [z.tenant_id, z.id, day],
-    );
-    const previous = addDays(day, -1);
-    await trx.raw(
-      `UPDATE report_zone SET sealed_through = ?::date, sealed_until = ?
-       WHERE tenant_id = ? AND id = ?`,
-      [previous, localDayStart(day, z.zone).toISOString(), z.tenant_id, z.id],
-    );
+    await forgetFrom(trx, Number(z.tenant_id), Number(z.id), localDate(earliest, z.zone));
   }
 }
 
-const COLS = [
-  "view",
-  "create",
-  "edit",
-  "delete",
-  "comment",
-  "like",
-  "attachment",
-  "label",
-  "space",
-  "other",
-];
+/** Forgets a zone's sealed periods from the one holding `day` on (all, if none holds it). */
+async function forgetFrom(
+  trx: Knex.Transaction,
+  tenantId: number,
+  zoneId: number,
+  day: string,
+): Promise<void> {
+  const holding = (
+    await trx.raw(
+      `SELECT first_day::text AS first FROM zone_period
+       WHERE tenant_id = ? AND zone_id = ? AND first_day <= ?::date AND last_day >= ?::date`,
+      [tenantId, zoneId, day, day],
+    )
+  ).rows[0] as { first: string } | undefined;
+  // An event before every sealed period: the zone is sealed again from its first event.
+  const from = holding?.first ?? "1900-01-01";
+  for (const table of ["zone_user_period", "zone_period"]) {
+    await trx.raw(
+      `DELETE FROM ${table} WHERE tenant_id = ? AND zone_id = ? AND first_day >= ?::date`,
+      [tenantId, zoneId, from],
+    );
+  }
+  await trx.raw(
+    "DELETE FROM zone_site_day WHERE tenant_id = ? AND zone_id = ? AND local_day >= ?::date",
+    [tenantId, zoneId, from],
+  );
+  const left = (
+    await trx.raw(
+      "SELECT max(last_day)::text AS last FROM zone_period WHERE tenant_id = ? AND zone_id = ?",
+      [tenantId, zoneId],
+    )
+  ).rows[0] as { last: string | null } | undefined;
+  const last = left?.last ?? null;
+  await trx.raw(
+    "UPDATE report_zone SET sealed_through = ?::date, sealed_until = ? WHERE tenant_id = ? AND id = ?",
+    [
+      last,
+      last === null
+        ? null
+        : localDayStart(addDays(last, 1), await zoneName(trx, tenantId, zoneId)).toISOString(),
+      tenantId,
+      zoneId,
+    ],
+  );
+}
+
+async function zoneName(
+  db: Db | Knex.Transaction,
+  tenantId: number,
+  zoneId: number,
+): Promise<string> {
+  const row = (
+    await db.raw("SELECT zone FROM report_zone WHERE tenant_id = ? AND id = ?", [tenantId, zoneId])
+  ).rows[0] as { zone: string } | undefined;
+  if (!row) throw new Error(`no report zone ${zoneId} for tenant ${tenantId}`);
+  return row.zone;
+}
 
 /**
- * Seals up to `maxDays` (at most MAX_SEAL_DAYS_PER_RUN) more local days of one zone, each in
- * its own short transaction. A day is sealed once it ended more than SEAL_GRACE_MS ago.
+ * Seals up to `maxWeeks` (at most MAX_SEAL_WEEKS_PER_RUN) more local weeks of one zone, each
+ * in its own short transaction. A week is sealed once it ended more than SEAL_GRACE_MS ago.
  * Returns the days sealed.
  */
 export async function sealZone(
@@ -144,12 +224,12 @@ export async function sealZone(
   tenantId: number,
   zone: { id: number; zone: string },
   now: Date = new Date(),
-  maxDays = 31,
+  maxWeeks = 8,
 ): Promise<number> {
-  const limit = Math.min(maxDays, MAX_SEAL_DAYS_PER_RUN);
-  let sealed = 0;
-  while (sealed < limit) {
-    const done = await db.transaction(async (trx) => {
+  const limit = Math.min(maxWeeks, MAX_SEAL_WEEKS_PER_RUN);
+  let sealedDays = 0;
+  for (let step = 0; step < limit; step++) {
+    const days = await db.transaction(async (trx) => {
       await trx.raw("SELECT pg_advisory_xact_lock(?, ?)", [LOCK_NAMESPACE, tenantId]);
       const state = (
         await trx.raw(
@@ -157,102 +237,210 @@ export async function sealZone(
           [tenantId, zone.id],
         )
       ).rows[0] as { sealed_through: string | null } | undefined;
-      if (!state) return true;
-      let day: string;
+      if (!state) return 0;
+      let first: string;
       if (state.sealed_through) {
-        day = addDays(state.sealed_through, 1);
+        first = addDays(state.sealed_through, 1);
       } else {
-        const first = (
+        const found = (
           await trx.raw("SELECT min(occurred_at) AS first FROM event WHERE tenant_id = ?", [
             tenantId,
           ])
         ).rows[0] as { first: string | Date | null };
-        if (!first?.first) return true;
-        day = localDate(new Date(first.first), zone.zone);
+        if (!found?.first) return 0;
+        first = weekStart(localDate(new Date(found.first), zone.zone));
       }
-      const start = localDayStart(day, zone.zone);
-      const end = localDayStart(addDays(day, 1), zone.zone);
-      if (end.getTime() > now.getTime() - SEAL_GRACE_MS) return true;
+      const last = addDays(weekStart(first), 6);
+      const dates = Array.from({ length: daysBetween(first, last) + 1 }, (_, i) =>
+        addDays(first, i),
+      );
+      const starts = dates.map((d) => localDayStart(d, zone.zone));
+      const end = localDayStart(addDays(last, 1), zone.zone);
+      if (end.getTime() > now.getTime() - SEAL_GRACE_MS) return 0;
+      const bounds = `{${[...starts, end].map((d) => d.toISOString()).join(",")}}`;
+      const window = [tenantId, (starts[0] as Date).toISOString(), end.toISOString()];
 
-      const previous = addDays(day, -1);
       await trx.raw(
-        `WITH d AS (
-           SELECT actor_id, count(*)::int AS events, ${RAW_TYPE_COUNTS}
-           FROM event WHERE tenant_id = ? AND occurred_at >= ? AND occurred_at < ?
-           GROUP BY actor_id
-         ),
-         p AS (
-           SELECT * FROM zone_user_day WHERE tenant_id = ? AND zone_id = ? AND local_day = ?::date
-         )
-         INSERT INTO zone_user_day (tenant_id, zone_id, local_day, actor_id, events,
-           ${COLS.map((c) => `c_${c}`).join(", ")}, active_days)
-         SELECT ?, ?, ?::date, coalesce(d.actor_id, p.actor_id), coalesce(d.events, 0),
-           ${COLS.map((c) => `coalesce(p.c_${c}, 0) + coalesce(d.n_${c}, 0)`).join(", ")},
-           coalesce(p.active_days, 0) + (CASE WHEN d.actor_id IS NULL THEN 0 ELSE 1 END)
-         FROM p FULL JOIN d ON p.actor_id = d.actor_id`,
-        [
-          tenantId,
-          start.toISOString(),
-          end.toISOString(),
-          tenantId,
-          zone.id,
-          previous,
-          tenantId,
-          zone.id,
-          day,
-        ],
+        `INSERT INTO zone_user_period (tenant_id, zone_id, first_day, actor_id,
+           ${COUNT_COLUMNS.join(", ")}, active_days)
+         SELECT ?, ?, ?::date, actor_id, ${RAW_TYPE_COUNTS},
+           count(DISTINCT width_bucket(occurred_at, ?::timestamptz[]))::smallint
+         FROM event WHERE tenant_id = ? AND occurred_at >= ? AND occurred_at < ?
+         GROUP BY actor_id`,
+        [tenantId, zone.id, first, bounds, ...window],
       );
       await trx.raw(
         `INSERT INTO zone_site_day (tenant_id, zone_id, local_day, users, events)
-         SELECT ?, ?, ?::date, count(*) FILTER (WHERE events > 0)::int, coalesce(sum(events), 0)::int
-         FROM zone_user_day WHERE tenant_id = ? AND zone_id = ? AND local_day = ?::date`,
-        [tenantId, zone.id, day, tenantId, zone.id, day],
+         SELECT ?, ?, ?::date + (width_bucket(occurred_at, ?::timestamptz[]) - 1),
+           count(DISTINCT actor_id)::int, count(*)::int
+         FROM event WHERE tenant_id = ? AND occurred_at >= ? AND occurred_at < ?
+         GROUP BY 3`,
+        [tenantId, zone.id, first, bounds, ...window],
+      );
+      await trx.raw(
+        "INSERT INTO zone_period (tenant_id, zone_id, first_day, last_day) VALUES (?, ?, ?::date, ?::date)",
+        [tenantId, zone.id, first, last],
       );
       await trx.raw(
         "UPDATE report_zone SET sealed_through = ?::date, sealed_until = ? WHERE tenant_id = ? AND id = ?",
-        [day, end.toISOString(), tenantId, zone.id],
+        [last, end.toISOString(), tenantId, zone.id],
       );
-      return false;
+      return dates.length;
     });
-    if (done) break;
-    sealed++;
+    if (days === 0) break;
+    sealedDays += days;
   }
-  return sealed;
+  return sealedDays;
 }
 
 /**
- * Seals every zone used in the last 30 days, in small steps, until all are up to date or
- * MAX_SEAL_DAYS_PER_RUN days of a zone are sealed (the next run goes on from there).
- * Safe with several app instances (the advisory lock serialises them per tenant).
+ * Merges a zone's sealed weeks that ended more than `afterWeeks` weeks before its watermark
+ * into four-week blocks (aligned, complete blocks only), one block per transaction: the sums
+ * of a block are the sums of its weeks, so figures do not change. Returns the blocks made.
  */
-export async function sealAll(db: Db, logger: Logger, now: Date = new Date()): Promise<number> {
+export async function compactZone(
+  db: Db,
+  tenantId: number,
+  zoneId: number,
+  afterWeeks = COMPACT_AFTER_WEEKS,
+): Promise<number> {
+  let made = 0;
+  for (let step = 0; step < MAX_SEAL_WEEKS_PER_RUN; step++) {
+    const done = await db.transaction(async (trx) => {
+      await trx.raw("SELECT pg_advisory_xact_lock(?, ?)", [LOCK_NAMESPACE, tenantId]);
+      const rows = (
+        await trx.raw(
+          `SELECT p.first_day::text AS first, p.last_day::text AS last, z.sealed_through::text AS through
+           FROM zone_period p JOIN report_zone z ON z.tenant_id = p.tenant_id AND z.id = p.zone_id
+           WHERE p.tenant_id = ? AND p.zone_id = ? AND p.last_day - p.first_day = 6
+           ORDER BY p.first_day`,
+          [tenantId, zoneId],
+        )
+      ).rows as { first: string; last: string; through: string }[];
+      for (let i = 0; i + BLOCK_WEEKS <= rows.length; i++) {
+        const a = rows[i] as (typeof rows)[number];
+        const b = rows[i + BLOCK_WEEKS - 1] as (typeof rows)[number];
+        if (!startsBlock(a.first) || daysBetween(a.first, b.last) !== BLOCK_WEEKS * 7 - 1) continue;
+        if (daysBetween(b.last, a.through) < afterWeeks * 7) return true;
+        const sums = COUNT_COLUMNS.map((c) => `sum(${c})::int`).join(", ");
+        await trx.raw(
+          `WITH gone AS (
+             DELETE FROM zone_user_period
+             WHERE tenant_id = ? AND zone_id = ? AND first_day >= ?::date AND first_day <= ?::date
+             RETURNING *
+           )
+           INSERT INTO zone_user_period (tenant_id, zone_id, first_day, actor_id,
+             ${COUNT_COLUMNS.join(", ")}, active_days)
+           SELECT ?, ?, ?::date, actor_id, ${sums}, sum(active_days)::smallint
+           FROM gone GROUP BY actor_id`,
+          [tenantId, zoneId, a.first, b.last, tenantId, zoneId, a.first],
+        );
+        await trx.raw(
+          "DELETE FROM zone_period WHERE tenant_id = ? AND zone_id = ? AND first_day >= ?::date AND first_day <= ?::date",
+          [tenantId, zoneId, a.first, b.last],
+        );
+        await trx.raw(
+          "INSERT INTO zone_period (tenant_id, zone_id, first_day, last_day) VALUES (?, ?, ?::date, ?::date)",
+          [tenantId, zoneId, a.first, b.last],
+        );
+        return false;
+      }
+      return true;
+    });
+    if (done) break;
+    made++;
+  }
+  return made;
+}
+
+/** Drops the sealed rows of a zone (it is sealed again from scratch if a viewer uses it). */
+async function dropZoneRows(db: Db, tenantId: number, zoneId: number): Promise<void> {
+  await db.transaction(async (trx) => {
+    await trx.raw("SELECT pg_advisory_xact_lock(?, ?)", [LOCK_NAMESPACE, tenantId]);
+    for (const table of ["zone_user_period", "zone_period", "zone_site_day"]) {
+      await trx.raw(`DELETE FROM ${table} WHERE tenant_id = ? AND zone_id = ?`, [tenantId, zoneId]);
+    }
+    await trx.raw(
+      "UPDATE report_zone SET sealed_through = NULL, sealed_until = NULL WHERE tenant_id = ? AND id = ?",
+      [tenantId, zoneId],
+    );
+  });
+}
+
+/**
+ * Retention: drops a site's sealed periods that end before the local day of `cutoff` (no
+ * report shows a day before the retention horizon, which is later than the cutoff).
+ */
+export async function dropSealedBefore(db: Db, tenantId: number, cutoff: Date): Promise<void> {
+  const zones = (await db.raw("SELECT id, zone FROM report_zone WHERE tenant_id = ?", [tenantId]))
+    .rows as { id: number; zone: string }[];
+  for (const z of zones) {
+    const day = localDate(cutoff, z.zone);
+    await db.transaction(async (trx) => {
+      await trx.raw("SELECT pg_advisory_xact_lock(?, ?)", [LOCK_NAMESPACE, tenantId]);
+      await trx.raw(
+        `DELETE FROM zone_user_period WHERE tenant_id = ? AND zone_id = ? AND first_day IN (
+           SELECT first_day FROM zone_period WHERE tenant_id = ? AND zone_id = ? AND last_day < ?::date
+         )`,
+        [tenantId, z.id, tenantId, z.id, day],
+      );
+      await trx.raw(
+        "DELETE FROM zone_period WHERE tenant_id = ? AND zone_id = ? AND last_day < ?::date",
+        [tenantId, z.id, day],
+      );
+      await trx.raw(
+        "DELETE FROM zone_site_day WHERE tenant_id = ? AND zone_id = ? AND local_day < ?::date",
+        [tenantId, z.id, day],
+      );
+    });
+  }
+}
+
+export interface SealOptions {
+  now?: Date;
+  /** Weeks sealed weeks stay single before they are merged into blocks. */
+  compactAfterWeeks?: number;
+}
+
+/**
+ * Seals every zone used in the last UNUSED_ZONE_DAYS days (the MAX_ZONES_PER_SITE most recently
+ * used of a site), in small steps, until all are up to date or MAX_SEAL_WEEKS_PER_RUN weeks of
+ * a zone are sealed (the next run goes on from there); merges old weeks into blocks; drops the
+ * sealed rows of the other zones. Safe with several app instances (the advisory lock
+ * serialises them per tenant). Returns the days sealed.
+ */
+export async function sealAll(db: Db, logger: Logger, opts: SealOptions = {}): Promise<number> {
+  const now = opts.now ?? new Date();
   const zones = (
     await db.raw(
-      // At most MAX_ZONES_PER_SITE zones a site (the most recently used): each costs a pass over
-      // the site's history, and a report in any other zone is still exact, from the rollups.
-      `SELECT tenant_id, id, zone FROM (
-         SELECT tenant_id, id, zone,
+      // Each zone costs a pass over the site's history and its own rows; a report in any other
+      // zone is still exact, from the rollups.
+      `SELECT tenant_id, id, zone, sealed_through IS NOT NULL AS sealed,
+         last_used_at > ?::timestamptz - make_interval(days => ?) AND rank <= ? AS used
+       FROM (
+         SELECT tenant_id, id, zone, sealed_through, last_used_at,
            row_number() OVER (PARTITION BY tenant_id ORDER BY last_used_at DESC) AS rank
-         FROM report_zone WHERE last_used_at > now() - interval '30 days'
-       ) z WHERE rank <= ? ORDER BY tenant_id, id`,
-      [MAX_ZONES_PER_SITE],
+         FROM report_zone
+       ) z ORDER BY tenant_id, id`,
+      [now.toISOString(), UNUSED_ZONE_DAYS, MAX_ZONES_PER_SITE],
     )
-  ).rows as { tenant_id: number; id: number; zone: string }[];
+  ).rows as { tenant_id: number; id: number; zone: string; sealed: boolean; used: boolean }[];
   let total = 0;
   for (const z of zones) {
-    // Each step seals at least one day, or ends the loop: at most MAX_SEAL_DAYS_PER_RUN steps.
-    for (let done = 0; done < MAX_SEAL_DAYS_PER_RUN;) {
-      const n = await sealZone(
-        db,
-        Number(z.tenant_id),
-        { id: Number(z.id), zone: z.zone },
-        now,
-        Math.min(31, MAX_SEAL_DAYS_PER_RUN - done),
-      );
-      total += n;
-      done += n;
-      if (n === 0) break;
+    const tenantId = Number(z.tenant_id);
+    const zoneId = Number(z.id);
+    if (!z.used) {
+      if (z.sealed) await dropZoneRows(db, tenantId, zoneId);
+      continue;
     }
+    total += await sealZone(
+      db,
+      tenantId,
+      { id: zoneId, zone: z.zone },
+      now,
+      MAX_SEAL_WEEKS_PER_RUN,
+    );
+    await compactZone(db, tenantId, zoneId, opts.compactAfterWeeks ?? COMPACT_AFTER_WEEKS);
   }
   if (total > 0) logger.debug({ days: total }, "sealed report days");
   return total;

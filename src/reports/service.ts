@@ -2,7 +2,7 @@ import type { Readable } from "node:stream";
 import type { Knex } from "knex";
 import type { ConfluenceClient } from "../confluence/client.js";
 import { type Group, type GroupDirectory, LICENCE_GROUP } from "../confluence/groups.js";
-import { HttpError } from "../http/errors.js";
+import { InvalidInput } from "../errors.js";
 import { ensureProfiles } from "../confluence/profiles.js";
 import type { Tenant } from "../connect/knex-store.js";
 import type { Db } from "../db/knex.js";
@@ -16,7 +16,8 @@ import { getTrackedSince, trackedAverage } from "./queries/tracked-days.js";
 import { getLastActive } from "./queries/last-active.js";
 import { getRecentEvents } from "./queries/user-activity.js";
 import { getUsersReport, type UserRow, usersReportSql } from "./queries/users-report.js";
-import { type ReportRange, today } from "./range.js";
+import { buildRange, type ReportRange, today } from "./range.js";
+import { keptFrom } from "../privacy/horizon.js";
 import { type Exclusions, resolveExclusions } from "./exclusions.js";
 import { readZone, registerZone, type ZoneState } from "./sealing.js";
 import type { TrackingPolicies } from "../settings/tracking-policies.js";
@@ -36,8 +37,9 @@ export interface ApiUserRow {
   lastActive: string | null;
 }
 
-function rangeJson(range: ReportRange) {
-  return { from: range.from, to: range.to, tz: range.tz };
+/** The range an answer covers; `keptFrom`: the first date the site keeps (null: no limit). */
+function rangeJson(range: ReportRange, keptFrom: string | null) {
+  return { from: range.from, to: range.to, tz: range.tz, keptFrom };
 }
 
 /**
@@ -86,6 +88,28 @@ export class ReportService {
   }
 
   /**
+   * The part of the requested range the site's reports show: from its retention horizon on
+   * (privacy/horizon.ts), in every figure alike. A range that starts earlier is clamped (the
+   * answer's range says from when); one that ends before the horizon is refused.
+   */
+  private async kept<P extends { range: ReportRange }>(
+    tenantId: number,
+    p: P,
+    now = new Date(),
+  ): Promise<P & { keptFrom: string | null }> {
+    const { retentionDays } = await this.policies.forTenant(tenantId);
+    const from = keptFrom(retentionDays, p.range.tz, now);
+    if (from === null || p.range.from >= from) return { ...p, keptFrom: from };
+    if (p.range.to < from) {
+      throw new InvalidInput(
+        "before_retention",
+        `This site keeps ${retentionDays} days of history: choose a range that ends on ${from} or later`,
+      );
+    }
+    return { ...p, range: buildRange(from, p.range.to, p.range.tz), keptFrom: from };
+  }
+
+  /**
    * Runs report queries in one read-only, repeatable-read transaction, with the zone's sealing
    * watermark read in it: the prefix slices and the live part then see the same data.
    */
@@ -101,7 +125,8 @@ export class ReportService {
     });
   }
 
-  async users(tenant: Tenant, p: UsersParams) {
+  async users(tenant: Tenant, requested: UsersParams) {
+    const p = await this.kept(tenant.id, requested);
     // Group members as stored (refreshed by the directory job), with when they were refreshed.
     const refreshed: Date[] = [];
     if (p.group !== null) refreshed.push(await this.directory.members(tenant, p.group));
@@ -125,7 +150,7 @@ export class ReportService {
     const rows = await this.withNames(tenant, report.rows);
     const oldest = Math.min(...refreshed.map((d) => d.getTime()));
     return {
-      range: rangeJson(p.range),
+      range: rangeJson(p.range, p.keptFrom),
       /** When the oldest of the group memberships this answer used was read from Confluence. */
       membersRefreshedAt: refreshed.length ? new Date(oldest).toISOString() : null,
       total: report.total,
@@ -142,7 +167,11 @@ export class ReportService {
   }
 
   /** Every listed user, streamed from the database (a cursor on PostgreSQL). */
-  async usersStream(tenant: Tenant, p: Omit<UsersParams, "limit" | "offset">): Promise<Readable> {
+  async usersStream(
+    tenant: Tenant,
+    requested: Omit<UsersParams, "limit" | "offset">,
+  ): Promise<Readable> {
+    const p = await this.kept(tenant.id, requested);
     if (p.group !== null) await this.directory.members(tenant, p.group);
     // Before the transaction: on PGlite (one connection) a query outside it would wait forever.
     const ex = await this.exclusions(tenant.id);
@@ -180,7 +209,12 @@ export class ReportService {
    * Events and active users per day, and active users per day averaged over the days of the
    * range the site was tracked (from its first install, to today at the latest).
    */
-  async calendar(tenant: Tenant, p: CommonParams & { accountId: string | null }, now = new Date()) {
+  async calendar(
+    tenant: Tenant,
+    requested: CommonParams & { accountId: string | null },
+    now = new Date(),
+  ) {
+    const p = await this.kept(tenant.id, requested, now);
     const scope = await this.scope(tenant.id, p.space, p.accountId);
     const ex = await this.exclusions(tenant.id);
     const [days, since] = await this.read(tenant.id, p.range.tz, (trx, zone) =>
@@ -189,20 +223,26 @@ export class ReportService {
         getTrackedSince(trx, tenant.id),
       ]),
     );
-    return { range: rangeJson(p.range), days, ...trackedAverage(days, since, p.range.tz, now) };
+    return {
+      range: rangeJson(p.range, p.keptFrom),
+      days,
+      ...trackedAverage(days, since, p.range.tz, now),
+    };
   }
 
-  async breakdown(tenant: Tenant, p: CommonParams & { accountId: string | null }) {
+  async breakdown(tenant: Tenant, requested: CommonParams & { accountId: string | null }) {
+    const p = await this.kept(tenant.id, requested);
     const scope = await this.scope(tenant.id, p.space, p.accountId);
     const ex = await this.exclusions(tenant.id);
     const counts = await this.read(tenant.id, p.range.tz, (trx, zone) =>
       getBreakdown(trx, tenant.id, p.range, scope, zone, ex),
     );
-    return { range: rangeJson(p.range), counts };
+    return { range: rangeJson(p.range, p.keptFrom), counts };
   }
 
   /** One user's activity dialog: KPIs, calendar, breakdown and recent events. */
-  async userActivity(tenant: Tenant, accountId: string, p: CommonParams, now = new Date()) {
+  async userActivity(tenant: Tenant, accountId: string, requested: CommonParams, now = new Date()) {
+    const p = await this.kept(tenant.id, requested, now);
     const scope = await this.scope(tenant.id, p.space, accountId);
     const actorId = scope.actorId as number;
     const ex = await this.exclusions(tenant.id);
@@ -224,7 +264,7 @@ export class ReportService {
       displayName: profile[0]?.displayName ?? accountId,
       avatarUrl: profile[0]?.avatarUrl ?? null,
       profileUrl: profile[0]?.profileUrl ?? null,
-      range: rangeJson(p.range),
+      range: rangeJson(p.range, p.keptFrom),
       activeDays: activeInRange.length,
       // All three describe the range: currentStreak <= longestStreak <= activeDays <= days.
       longestStreak: longestStreak(activeInRange),
@@ -251,8 +291,7 @@ export class ReportService {
   ): Promise<string> {
     const id = requested ?? (await this.directory.licenceGroupId(tenant));
     if (id === null) {
-      throw new HttpError(
-        400,
+      throw new InvalidInput(
         "invalid_parameter",
         `inactiveGroup is required: this site has no ${LICENCE_GROUP} group`,
       );

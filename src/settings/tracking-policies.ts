@@ -7,6 +7,8 @@ export interface TrackingPolicy {
   /** Account ids excluded directly or as current members of an excluded group. */
   excludedAccounts: Set<string>;
   excludedSpaces: Set<string>;
+  /** Days of history kept (null: everything while installed): see privacy/horizon.ts. */
+  retentionDays: number | null;
 }
 
 const TTL_MS = 5000;
@@ -42,6 +44,7 @@ export class TrackingPolicies {
       trackAppAccounts: settings.trackAppAccounts,
       excludedAccounts: new Set([...settings.excludedUsers, ...members.map((m) => m.account_id)]),
       excludedSpaces: new Set(settings.excludedSpaces),
+      retentionDays: settings.retentionDays,
     };
     return policy;
   }

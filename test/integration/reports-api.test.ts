@@ -166,7 +166,7 @@ describe("reports API", () => {
         }[];
         summary: { users: number; siteUsers: null; counts: Record<string, number> };
       }>();
-      expect(body.range).toEqual({ from: DAY, to: DAY, tz: "UTC" });
+      expect(body.range).toEqual({ from: DAY, to: DAY, tz: "UTC", keptFrom: null });
       expect(body.total).toBe(4);
       expect(body.rows[0]).toMatchObject({
         accountId: "alice",

@@ -124,7 +124,7 @@ describe("settings: exclusions and app accounts", () => {
     expect(csv.body).not.toContain("u-contractor");
   });
 
-  it("retention: raw events past the period are deleted by the lifecycle job; counts stay", async () => {
+  it("retention: raw events past the period are deleted by the lifecycle job; reports stop at the horizon", async () => {
     const old = Date.now() - 40 * 86_400_000;
     const res = await t.fake.sendWebhook(
       t.url,
@@ -147,17 +147,18 @@ describe("settings: exclusions and app accounts", () => {
     expect(
       await t
         .db("event")
-        .where("occurred_at", "<", new Date(Date.now() - 30 * 86_400_000))
+        .where("occurred_at", "<", new Date(Date.now() - 33 * 86_400_000))
         .first(),
     ).toBeUndefined();
     expect(await eventCount(t.db)).toBeGreaterThan(0);
-    // Site-wide counts come from the rollups, which keep them.
+    // No report shows a day before the horizon (test/integration/retention-horizon.test.ts).
     const after = await apiGet(
       t.url,
       t.fake,
       ADMIN,
       `/api/reports/breakdown?from=${day}&to=${day}`,
     );
-    expect(after.json<{ counts: { view: number } }>().counts.view).toBe(1);
+    expect(after.status).toBe(400);
+    expect(after.json<{ error: { code: string } }>().error.code).toBe("before_retention");
   });
 });

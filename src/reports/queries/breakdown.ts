@@ -12,12 +12,12 @@ import {
   emptyCounts,
   RAW_TYPE_COUNTS,
   rollupCountsSql,
-  sealedDiffSql,
+  sealedSumSql,
 } from "./sql.js";
 
 /**
  * Events per type over the range, leaving out what `ex` excludes. Site-wide from site_quarter;
- * one user from the sealed prefix sums plus, for days not sealed yet, user_day and the partial
+ * one user from the sealed periods' sums plus, for the days around them, user_day and the partial
  * days' raw events; a space (with or without a user) from raw events. Exclusions are taken
  * away from the rollups' counts (queries/excluded.ts) and filtered out of raw events.
  */
@@ -67,11 +67,10 @@ async function rollupBreakdown(
   const split = splitRange(range, zone);
   const total = emptyCounts();
   const parts = [
-    split.sealed ? sealedDiffSql(tenantId, split.sealed, actorId) : null,
-    split.live ? rollupCountsSql(split.live, tenantId, actorId) : null,
+    ...(split.sealed ? [sealedSumSql(tenantId, split.sealed, actorId)] : []),
+    ...split.live.map((live) => rollupCountsSql(live, tenantId, actorId)),
   ];
   for (const q of parts) {
-    if (!q) continue;
     const row = (await db.raw(q.sql, q.bindings)).rows[0];
     if (!row) continue;
     const counts = countsFrom(row);

@@ -59,28 +59,13 @@ async function rollupCalendar(
   zone: ZoneState | null,
 ): Promise<CalendarDay[]> {
   if (actorId === null) return siteCalendar(db, tenantId, range, zone);
-  const split = splitRange(range, zone);
-  const days = new Map<string, CalendarDay>();
-  if (split.sealed) {
-    const rows = (
-      await db.raw(
-        `SELECT local_day::text AS date, events FROM zone_user_day
-         WHERE tenant_id = ? AND zone_id = ? AND actor_id = ? AND local_day >= ?::date
-           AND local_day <= ?::date AND events > 0`,
-        [tenantId, split.sealed.zoneId, actorId, split.sealed.from, split.sealed.to],
-      )
-    ).rows as { date: string; events: number }[];
-    for (const r of rows) days.set(r.date, { date: r.date, events: Number(r.events), users: 1 });
-  }
-  if (split.live) {
-    const live = await rawCalendar(db, tenantId, split.live, { spaceId: null, actorId });
-    for (const d of live) days.set(d.date, d);
-  }
-  return range.days.map((d) => days.get(d.date) ?? { date: d.date, events: 0, users: 0 });
+  // One person's events per local day: their raw events (one index range), which the retention
+  // horizon keeps for every day a report may show.
+  return rawCalendar(db, tenantId, range, { spaceId: null, actorId });
 }
 
 /**
- * Site-wide: sealed days from the per-day totals; days not sealed yet from site_quarter
+ * Site-wide: sealed days from the per-day totals; the days around them from site_quarter
  * (events) and user_day's quarter bits (active users), both exact in any zone.
  */
 async function siteCalendar(
@@ -102,8 +87,7 @@ async function siteCalendar(
     for (const r of sealed)
       byDay.set(r.date, { date: r.date, events: Number(r.events), users: Number(r.users) });
   }
-  if (split.live) {
-    const live = split.live;
+  for (const live of split.live) {
     const { first, last } = overlappingUtcDays(live);
     const row = (
       await db.raw(

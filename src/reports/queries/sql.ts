@@ -1,5 +1,5 @@
 import { EVENT_TYPE_NAMES, EVENT_TYPES, type EventType } from "../../events/types.js";
-import { addDays, type ReportRange } from "../range.js";
+import type { ReportRange } from "../range.js";
 
 /**
  * SQL pieces shared by the report queries. Every value is bound (`?`); the only text pasted
@@ -118,30 +118,37 @@ export function rollupActiveDaysSql(
 }
 
 /**
- * Per actor: counts and active days over sealed local days [from, to], as the difference of
- * two slices of the zone's prefix sums (the day before `from`, and `to`). Actors without an
- * event in those days are left out. Columns: actor_id, n_view, ..., active_days.
+ * Per actor: counts and active days over the sealed periods from `from` to `to` (a run of whole
+ * periods, see reports/sealing.ts), summed. Actors without an event in them are left out.
+ * Columns: actor_id, n_view, ..., active_days.
  */
-export function sealedDiffSql(
+export function sealedSumSql(
   tenantId: number,
   sealed: { zoneId: number; from: string; to: string },
   actorId: number | null,
 ): { sql: string; bindings: (string | number)[] } {
-  const actor = actorId === null ? "" : " AND actor_id = ?";
-  const slice = `SELECT * FROM zone_user_day WHERE tenant_id = ? AND zone_id = ? AND local_day = ?::date${actor}`;
-  const diffs = EVENT_TYPE_NAMES.map(
-    (t) => `(hi.c_${t} - coalesce(lo.c_${t}, 0))::int AS n_${t}`,
-  ).join(", ");
-  const sliceBindings = (day: string) => [
-    tenantId,
-    sealed.zoneId,
-    day,
-    ...(actorId === null ? [] : [actorId]),
-  ];
   return {
-    sql: `SELECT hi.actor_id, ${diffs}, (hi.active_days - coalesce(lo.active_days, 0))::int AS active_days
-      FROM (${slice}) hi LEFT JOIN (${slice}) lo ON lo.actor_id = hi.actor_id
-      WHERE hi.active_days > coalesce(lo.active_days, 0)`,
-    bindings: [...sliceBindings(sealed.to), ...sliceBindings(addDays(sealed.from, -1))],
+    sql: `SELECT actor_id, ${COUNT_COLUMNS.map((c) => `sum(${c})::int AS ${c}`).join(", ")},
+        sum(active_days)::int AS active_days
+      FROM zone_user_period
+      WHERE tenant_id = ? AND zone_id = ? AND first_day >= ?::date AND first_day <= ?::date
+        ${actorId === null ? "" : "AND actor_id = ?"}
+      GROUP BY actor_id`,
+    bindings: [
+      tenantId,
+      sealed.zoneId,
+      sealed.from,
+      sealed.to,
+      ...(actorId === null ? [] : [actorId]),
+    ],
   };
+}
+
+/** The masks of several disjoint ranges, as one JSON table for MASKS_CTE. */
+export function masksJsonOf(ranges: ReportRange[]): string {
+  return JSON.stringify(
+    ranges.flatMap((r) =>
+      r.masks.map((m) => ({ utc_day: m.utcDay, local_day: m.localDay, mask: m.mask })),
+    ),
+  );
 }

@@ -10,11 +10,11 @@ import {
   type Counts,
   countsFrom,
   MASKS_CTE,
-  masksJson,
+  masksJsonOf,
   RAW_TYPE_COUNTS,
   rollupActiveDaysSql,
   rollupCountsSql,
-  sealedDiffSql,
+  sealedSumSql,
   TOTAL_EXPR,
 } from "./sql.js";
 
@@ -83,23 +83,27 @@ export function usersReportSql(
   const bindings: (string | number)[] = [];
   let ctes: string;
   if (p.space === null) {
-    // Sealed days: two slices of the zone's prefix sums. Live days: rollups + raw edges.
+    // Sealed periods: their sums. Days before and after them: rollups + raw edges.
     const split = splitRange(p.range, zone);
     const parts: string[] = [];
     const members: string[] = [];
     if (split.sealed) {
-      const { sql, bindings: b } = sealedDiffSql(tenantId, split.sealed, null);
+      const { sql, bindings: b } = sealedSumSql(tenantId, split.sealed, null);
       parts.push(`sealed AS (${sql})`);
       members.push(`SELECT actor_id, ${COUNT_COLUMNS.join(", ")}, active_days FROM sealed`);
       bindings.push(...b);
     }
-    if (split.live) {
-      const counts = rollupCountsSql(split.live, tenantId, null);
-      const active = rollupActiveDaysSql(split.live, tenantId, null);
-      parts.push(MASKS_CTE, `c AS (${counts.sql})`, `d AS (${active.sql})`);
-      members.push(`SELECT c.actor_id, ${COUNT_COLUMNS.map((x) => `c.${x}`).join(", ")}, d.active_days
-        FROM c JOIN d USING (actor_id)`);
-      bindings.push(masksJson(split.live), ...counts.bindings, ...active.bindings);
+    if (split.live.length > 0) {
+      parts.push(MASKS_CTE);
+      bindings.push(masksJsonOf(split.live));
+      split.live.forEach((live, i) => {
+        const counts = rollupCountsSql(live, tenantId, null);
+        const active = rollupActiveDaysSql(live, tenantId, null);
+        parts.push(`c${i} AS (${counts.sql})`, `d${i} AS (${active.sql})`);
+        members.push(`SELECT c${i}.actor_id, ${COUNT_COLUMNS.map((x) => `c${i}.${x}`).join(", ")},
+          d${i}.active_days FROM c${i} JOIN d${i} USING (actor_id)`);
+        bindings.push(...counts.bindings, ...active.bindings);
+      });
     }
     if (excludedSpaces.length > 0) {
       // The rollups count every space: take away each person's events in excluded spaces, and
