@@ -14,6 +14,7 @@ import { getCalendar, type Scope } from "./queries/calendar.js";
 import type { Counts } from "./queries/sql.js";
 import { getTrackedSince, trackedAverage } from "./queries/tracked-days.js";
 import { getLastActive } from "./queries/last-active.js";
+import { resolveScope } from "./queries/scope.js";
 import { getRecentEvents } from "./queries/user-activity.js";
 import { getUsersReport, type UserRow, usersReportSql } from "./queries/users-report.js";
 import { buildRange, type ReportRange, today } from "./range.js";
@@ -22,9 +23,6 @@ import { type Exclusions, resolveExclusions } from "./exclusions.js";
 import { readZone, registerZone, type ZoneState } from "./sealing.js";
 import type { TrackingPolicies } from "../settings/tracking-policies.js";
 import { currentStreak, longestStreak, streakIsCurrent } from "./streaks.js";
-
-/** Scope id for a space key the site has no events in: matches no row. */
-const NO_SUCH_ID = -1;
 
 export interface ApiUserRow {
   accountId: string;
@@ -55,22 +53,6 @@ export class ReportService {
     private readonly directory: GroupDirectory,
   ) {}
 
-  private async spaceId(tenantId: number, spaceKey: string | null): Promise<number | null> {
-    if (spaceKey === null) return null;
-    const row = await this.db("space")
-      .where({ tenant_id: tenantId, space_key: spaceKey })
-      .first("id");
-    return row ? Number(row.id) : NO_SUCH_ID;
-  }
-
-  private async actorId(tenantId: number, accountId: string | null): Promise<number | null> {
-    if (accountId === null) return null;
-    const row = await this.db("actor")
-      .where({ tenant_id: tenantId, account_id: accountId })
-      .first("id");
-    return row ? Number(row.id) : NO_SUCH_ID;
-  }
-
   /** What the site's settings exclude, as ids: left out of every figure. */
   private async exclusions(tenantId: number): Promise<Exclusions> {
     return resolveExclusions(this.db, tenantId, await this.policies.forTenant(tenantId));
@@ -81,10 +63,7 @@ export class ReportService {
     space: string | null,
     accountId: string | null,
   ): Promise<Scope> {
-    return {
-      spaceId: await this.spaceId(tenantId, space),
-      actorId: await this.actorId(tenantId, accountId),
-    };
+    return resolveScope(this.db, tenantId, space, accountId);
   }
 
   /**
