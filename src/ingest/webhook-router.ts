@@ -125,7 +125,7 @@ export function webhookRouter({
 
       const receivedAt = new Date();
       const time = eventTime(facts.timestamp, receivedAt, ingestor.maxEventAgeMs);
-      const oldest = oldestStorable(policy.retentionDays, receivedAt);
+      const oldest = oldestStorable(policy.retentionDays, receivedAt, policy.historyFrom);
       if (oldest !== null && time.at < oldest) {
         // Older than any day the site's reports may show (its retention period): storing it
         // would change figures nobody can see, and history whose raw events are gone.

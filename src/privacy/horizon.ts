@@ -1,4 +1,4 @@
-import { addDays, today } from "../reports/range.js";
+import { addDays, localDate, today } from "../reports/range.js";
 
 /**
  * The retention horizon: with a retention period of N days, a site's reports cover the last N
@@ -14,24 +14,39 @@ const DAY_MS = 86_400_000;
 /** Extra whole days raw events are kept past the retention period (zones and DST). */
 export const RETENTION_MARGIN_DAYS = 3;
 
-/** The first local date a report in `tz` may show, or null without a retention period. */
+/**
+ * The first local date a report in `tz` may show (null: any): the retention period's first day,
+ * and never a day that began before the site's history was cut (`historyFrom`, the latest
+ * cutoff retention applied: what came before is gone even if the period was raised since).
+ */
 export function keptFrom(
   retentionDays: number | null,
   tz: string,
   now: Date = new Date(),
+  historyFrom: Date | null = null,
 ): string | null {
-  if (retentionDays === null) return null;
-  return addDays(today(tz, now), -(retentionDays - 1));
+  const byPeriod = retentionDays === null ? null : addDays(today(tz, now), -(retentionDays - 1));
+  const byHistory = historyFrom === null ? null : addDays(localDate(historyFrom, tz), 1);
+  if (byPeriod === null) return byHistory;
+  if (byHistory === null) return byPeriod;
+  return byPeriod > byHistory ? byPeriod : byHistory;
 }
 
 /**
  * Events that happened before this instant are not stored (no report can show their day);
- * null without a retention period. One day later than the deletion cutoff, so that a late
+ * null without a retention period and a cut history. One day later than the deletion cutoff, so that a late
  * event is never older than the raw events its day needs.
  */
-export function oldestStorable(retentionDays: number | null, now: Date = new Date()): Date | null {
-  if (retentionDays === null) return null;
-  return new Date(now.getTime() - (retentionDays + 1) * DAY_MS);
+export function oldestStorable(
+  retentionDays: number | null,
+  now: Date = new Date(),
+  historyFrom: Date | null = null,
+): Date | null {
+  const byPeriod =
+    retentionDays === null ? null : new Date(now.getTime() - (retentionDays + 1) * DAY_MS);
+  if (byPeriod === null) return historyFrom;
+  if (historyFrom === null) return byPeriod;
+  return byPeriod > historyFrom ? byPeriod : historyFrom;
 }
 
 /** Raw events (and per-person rollups) that happened before this instant are deleted. */

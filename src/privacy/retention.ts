@@ -42,5 +42,11 @@ export async function applyRetention(
     if (Number(result.rowCount ?? result.affectedRows ?? 0) < CHUNK) break;
   }
   await dropSealedBefore(db, tenantId, cutoff);
+  // No report shows a day before this again, even if the period is raised or cleared later.
+  await db.raw(
+    `UPDATE tenant SET history_from = greatest(coalesce(history_from, ?::timestamptz), ?::timestamptz)
+     WHERE id = ?`,
+    [cutoff.toISOString(), cutoff.toISOString(), tenantId],
+  );
   return deleted;
 }

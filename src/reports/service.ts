@@ -76,13 +76,13 @@ export class ReportService {
     p: P,
     now = new Date(),
   ): Promise<P & { keptFrom: string | null }> {
-    const { retentionDays } = await this.policies.forTenant(tenantId);
-    const from = keptFrom(retentionDays, p.range.tz, now);
+    const { retentionDays, historyFrom } = await this.policies.forTenant(tenantId);
+    const from = keptFrom(retentionDays, p.range.tz, now, historyFrom);
     if (from === null || p.range.from >= from) return { ...p, keptFrom: from };
     if (p.range.to < from) {
       throw new InvalidInput(
         "before_retention",
-        `This site keeps ${retentionDays} days of history: choose a range that ends on ${from} or later`,
+        `This site's history starts on ${from} (its retention setting): choose a range that ends on ${from} or later`,
       );
     }
     return { ...p, range: buildRange(from, p.range.to, p.range.tz), keptFrom: from };

@@ -9,6 +9,8 @@ export interface TrackingPolicy {
   excludedSpaces: Set<string>;
   /** Days of history kept (null: everything while installed): see privacy/horizon.ts. */
   retentionDays: number | null;
+  /** The latest retention cutoff applied to the site (null: none): history starts there. */
+  historyFrom: Date | null;
 }
 
 const TTL_MS = 5000;
@@ -45,8 +47,15 @@ export class TrackingPolicies {
       excludedAccounts: new Set([...settings.excludedUsers, ...members.map((m) => m.account_id)]),
       excludedSpaces: new Set(settings.excludedSpaces),
       retentionDays: settings.retentionDays,
+      historyFrom: await this.historyFrom(tenantId),
     };
     return policy;
+  }
+
+  private async historyFrom(tenantId: number): Promise<Date | null> {
+    const row = (await this.db("tenant").where({ id: tenantId }).first("history_from")) as
+      { history_from: Date | string | null } | undefined;
+    return row?.history_from ? new Date(row.history_from) : null;
   }
 
   invalidate(tenantId: number): void {

@@ -71,13 +71,20 @@ describe(`the retention horizon: every figure starts there, whatever is sealed (
     DateTime.fromISO(date, { zone: "UTC" }).minus({ days: n }).toISODate() as string;
 
   /** A 70-day request in `tz`: answered over the horizon's days only, and exact there. */
-  const checkZone = async (tz: string, retention: number | null) => {
+  const checkZone = async (tz: string, retention: number | null, firstKept?: string) => {
     const to = localToday(tz);
     const asked: Query = { from: back(to, 69), to, tz };
-    const shown: Query = retention === null ? asked : { ...asked, from: back(to, retention - 1) };
+    const shown: Query =
+      firstKept !== undefined
+        ? { ...asked, from: firstKept }
+        : retention === null
+          ? asked
+          : { ...asked, from: back(to, retention - 1) };
     const users = await get<Users>(`/api/reports/users?${qs(asked)}&limit=1000`);
     expect(users.range.from, tz).toBe(shown.from);
-    expect(users.range.keptFrom, tz).toBe(retention === null ? null : shown.from);
+    expect(users.range.keptFrom, tz).toBe(
+      retention === null && firstKept === undefined ? null : shown.from,
+    );
     const byId = (a: { accountId: string }, b: { accountId: string }) =>
       a.accountId < b.accountId ? -1 : 1;
     expect(
@@ -236,5 +243,28 @@ describe(`the retention horizon: every figure starts there, whatever is sealed (
       .where("last_day", "<", back(cutoff, 1))
       .count("* as n");
     expect(Number(oldPeriods[0]?.n)).toBe(0);
+  });
+
+  it("raising or clearing the retention period later shows no day whose history is gone", async () => {
+    const cut = (await t.db("tenant").where({ id: tenantId }).first("history_from")) as {
+      history_from: Date | string;
+    };
+    const historyFrom = new Date(cut.history_from);
+    const firstKept = (tz: string) =>
+      DateTime.fromJSDate(historyFrom, { zone: tz }).plus({ days: 1 }).toISODate() as string;
+    for (const retention of [365, null]) {
+      await setRetention(retention);
+      for (const tz of ZONES) await checkZone(tz, retention, firstKept(tz));
+      // And a webhook from before the cut is still not stored.
+      const before = await eventCount(t.db);
+      const late: OracleEvent = {
+        accountId: "h-late",
+        type: "edit",
+        spaceKey: "S1",
+        at: historyFrom.getTime() - 86_400_000,
+      };
+      expect((await send(late)).status).toBe(204);
+      expect(await eventCount(t.db)).toBe(before);
+    }
   });
 });
