@@ -1,7 +1,7 @@
 import type { Knex } from "knex";
 import type { Db } from "../db/knex.js";
 import { EVENT_TYPE_NAMES, EVENT_TYPES, type EventTypeCode } from "../events/types.js";
-import { lockTenantsShared, SEAL_GRACE_MS, unsealForLateEvents } from "../reports/sealing.js";
+import { lockTenantsShared, unsealForLateEvents } from "../reports/sealing.js";
 
 /** One validated, classified webhook, ready to store. */
 export interface NewEvent {
@@ -207,18 +207,17 @@ async function writeBatch(
   events: NewEvent[],
   rollups: boolean,
 ): Promise<void> {
-  // Sealed report days must not miss an event (see reports/sealing.ts). Only a batch holding
-  // an event old enough to belong to a sealable day needs to hold the sealer off.
-  const lateBefore = Date.now() - SEAL_GRACE_MS / 2;
+  // Sealed report periods must not miss an event (see reports/sealing.ts): every batch holds
+  // the sealer off its sites until it commits, and reopens what its events fall in. Decided
+  // by the data (event times against each zone's sealed_until), never by comparing clocks
+  // of different machines.
   const earliest = new Map<number, Date>();
   for (const e of events) {
     const seen = earliest.get(e.tenantId);
     if (!seen || e.occurredAt < seen) earliest.set(e.tenantId, e.occurredAt);
   }
-  if ([...earliest.values()].some((d) => d.getTime() < lateBefore)) {
-    await lockTenantsShared(trx, [...earliest.keys()]);
-    await unsealForLateEvents(trx, earliest);
-  }
+  await lockTenantsShared(trx, [...earliest.keys()]);
+  await unsealForLateEvents(trx, earliest);
 
   const rows = events.map((e) => ({
     tenant_id: e.tenantId,
