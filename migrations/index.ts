@@ -10,6 +10,7 @@ import * as firstInstalled from "./20261203010000_first_installed.js";
 import * as settingsAuditNames from "./20261211000000_settings_audit_names.js";
 import * as sealingPeriods from "./20261212000000_sealing_periods.js";
 import * as historyFrom from "./20261212010000_history_from.js";
+import * as siteDaysWatermark from "./20261212020000_site_days_watermark.js";
 
 /**
  * Every migration, oldest first. Listed explicitly (not discovered on disk) so they load the
@@ -27,6 +28,7 @@ const MIGRATIONS: [name: string, migration: Knex.Migration][] = [
   ["20261211000000_settings_audit_names", settingsAuditNames],
   ["20261212000000_sealing_periods", sealingPeriods],
   ["20261212010000_history_from", historyFrom],
+  ["20261212020000_site_days_watermark", siteDaysWatermark],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Knex.Migration]> = {

@@ -49,6 +49,8 @@ export interface ZoneState {
   id: number;
   zone: string;
   sealedThrough: string | null;
+  /** Site-wide days (zone_site_day) are sealed day by day, up to and including this one. */
+  siteSealedThrough: string | null;
   /** The zone's sealed periods, consecutive, oldest first. */
   periods: SealedPeriod[];
 }
@@ -71,10 +73,11 @@ export async function readZone(
 ): Promise<ZoneState | null> {
   const found = (
     await db.raw(
-      "SELECT id, sealed_through::text AS sealed_through FROM report_zone WHERE tenant_id = ? AND zone = ?",
+      `SELECT id, sealed_through::text AS sealed_through, site_sealed_through::text AS site
+       FROM report_zone WHERE tenant_id = ? AND zone = ?`,
       [tenantId, zone],
     )
-  ).rows[0] as { id: number; sealed_through: string | null } | undefined;
+  ).rows[0] as { id: number; sealed_through: string | null; site: string | null } | undefined;
   if (!found) return null;
   const id = Number(found.id);
   const periods = (
@@ -84,7 +87,13 @@ export async function readZone(
       [tenantId, id],
     )
   ).rows as SealedPeriod[];
-  return { id, zone, sealedThrough: found.sealed_through, periods };
+  return {
+    id,
+    zone,
+    sealedThrough: found.sealed_through,
+    siteSealedThrough: found.site,
+    periods,
+  };
 }
 
 /**
@@ -113,6 +122,22 @@ export function splitRange(range: ReportRange, zone: ZoneState | null): SplitRan
   }
   if (last.last < range.to) live.push(buildRange(addDays(last.last, 1), range.to, range.tz));
   return { sealed: { zoneId: zone.id, from: first.first, to: last.last }, live };
+}
+
+/**
+ * A range's site-wide days: those sealed (from zone_site_day, day by day) and the rest (from
+ * the rollups; today, usually).
+ */
+export function splitSiteDays(
+  range: ReportRange,
+  zone: ZoneState | null,
+): { sealed: { zoneId: number; from: string; to: string } | null; live: ReportRange | null } {
+  const through = zone?.siteSealedThrough ?? null;
+  if (!zone || through === null || range.from > through) return { sealed: null, live: range };
+  const to = range.to < through ? range.to : through;
+  const sealed = { zoneId: zone.id, from: range.from, to };
+  if (to === range.to) return { sealed, live: null };
+  return { sealed, live: buildRange(addDays(to, 1), range.to, range.tz) };
 }
 
 /** The Monday on or before a date (1970-01-05 was a Monday). */
@@ -144,15 +169,36 @@ export async function unsealForLateEvents(
   if (earliestByTenant.size === 0) return;
   const zones = (
     await trx.raw(
-      `SELECT tenant_id, id, zone, sealed_until FROM report_zone
-       WHERE tenant_id = ANY(?::int[]) AND sealed_until IS NOT NULL`,
+      `SELECT tenant_id, id, zone, sealed_until, site_sealed_through::text AS site
+       FROM report_zone
+       WHERE tenant_id = ANY(?::int[])
+         AND (sealed_until IS NOT NULL OR site_sealed_through IS NOT NULL)`,
       [`{${[...earliestByTenant.keys()].join(",")}}`],
     )
-  ).rows as { tenant_id: number; id: number; zone: string; sealed_until: string | Date }[];
+  ).rows as {
+    tenant_id: number;
+    id: number;
+    zone: string;
+    sealed_until: string | Date | null;
+    site: string | null;
+  }[];
   for (const z of zones) {
     const earliest = earliestByTenant.get(Number(z.tenant_id));
-    if (!earliest || earliest.getTime() >= new Date(z.sealed_until).getTime()) continue;
-    await forgetFrom(trx, Number(z.tenant_id), Number(z.id), localDate(earliest, z.zone));
+    if (!earliest) continue;
+    const day = localDate(earliest, z.zone);
+    if (z.site !== null && day <= z.site) {
+      await trx.raw(
+        "DELETE FROM zone_site_day WHERE tenant_id = ? AND zone_id = ? AND local_day >= ?::date",
+        [z.tenant_id, z.id, day],
+      );
+      await trx.raw(
+        "UPDATE report_zone SET site_sealed_through = ?::date WHERE tenant_id = ? AND id = ?",
+        [addDays(day, -1), z.tenant_id, z.id],
+      );
+    }
+    if (z.sealed_until !== null && earliest.getTime() < new Date(z.sealed_until).getTime()) {
+      await forgetFrom(trx, Number(z.tenant_id), Number(z.id), day);
+    }
   }
 }
 
@@ -178,10 +224,6 @@ async function forgetFrom(
       [tenantId, zoneId, from],
     );
   }
-  await trx.raw(
-    "DELETE FROM zone_site_day WHERE tenant_id = ? AND zone_id = ? AND local_day >= ?::date",
-    [tenantId, zoneId, from],
-  );
   const left = (
     await trx.raw(
       "SELECT max(last_day)::text AS last FROM zone_period WHERE tenant_id = ? AND zone_id = ?",
@@ -270,14 +312,6 @@ export async function sealZone(
         [tenantId, zone.id, first, bounds, ...window],
       );
       await trx.raw(
-        `INSERT INTO zone_site_day (tenant_id, zone_id, local_day, users, events)
-         SELECT ?, ?, ?::date + (width_bucket(occurred_at, ?::timestamptz[]) - 1),
-           count(DISTINCT actor_id)::int, count(*)::int
-         FROM event WHERE tenant_id = ? AND occurred_at >= ? AND occurred_at < ?
-         GROUP BY 3`,
-        [tenantId, zone.id, first, bounds, ...window],
-      );
-      await trx.raw(
         "INSERT INTO zone_period (tenant_id, zone_id, first_day, last_day) VALUES (?, ?, ?::date, ?::date)",
         [tenantId, zone.id, first, last],
       );
@@ -291,6 +325,85 @@ export async function sealZone(
     sealedDays += days;
   }
   return sealedDays;
+}
+
+/** Site-wide days one sealer step seals (in one statement). */
+const SITE_DAYS_PER_STEP = 31;
+
+/**
+ * Seals the zone's site-wide days that are over (events and active users per local day, into
+ * zone_site_day), up to MAX_DAY_LOOP days a run, SITE_DAYS_PER_STEP per transaction.
+ * Returns the days sealed.
+ */
+export async function sealSiteDays(
+  db: Db,
+  tenantId: number,
+  zone: { id: number; zone: string },
+  now: Date = new Date(),
+): Promise<number> {
+  let sealed = 0;
+  while (sealed < MAX_DAY_LOOP) {
+    const days = await db.transaction(async (trx) => {
+      await trx.raw("SELECT pg_advisory_xact_lock(?, ?)", [LOCK_NAMESPACE, tenantId]);
+      const state = (
+        await trx.raw(
+          "SELECT site_sealed_through::text AS site FROM report_zone WHERE tenant_id = ? AND id = ? FOR UPDATE",
+          [tenantId, zone.id],
+        )
+      ).rows[0] as { site: string | null } | undefined;
+      if (!state) return 0;
+      let first: string;
+      if (state.site) {
+        first = addDays(state.site, 1);
+      } else {
+        const found = (
+          await trx.raw("SELECT min(occurred_at) AS first FROM event WHERE tenant_id = ?", [
+            tenantId,
+          ])
+        ).rows[0] as { first: string | Date | null };
+        if (!found?.first) return 0;
+        first = localDate(new Date(found.first), zone.zone);
+      }
+      const dates: string[] = [];
+      const starts: Date[] = [];
+      let end = localDayStart(first, zone.zone);
+      for (let i = 0; i < SITE_DAYS_PER_STEP; i++) {
+        const date = addDays(first, i);
+        const next = localDayStart(addDays(date, 1), zone.zone);
+        if (next.getTime() > now.getTime() - SEAL_GRACE_MS) break;
+        dates.push(date);
+        starts.push(end);
+        end = next;
+      }
+      const last = dates[dates.length - 1];
+      if (last === undefined) return 0;
+      const bounds = `{${[...starts, end].map((d) => d.toISOString()).join(",")}}`;
+      await trx.raw(
+        `INSERT INTO zone_site_day (tenant_id, zone_id, local_day, users, events)
+         SELECT ?, ?, ?::date + (width_bucket(occurred_at, ?::timestamptz[]) - 1),
+           count(DISTINCT actor_id)::int, count(*)::int
+         FROM event WHERE tenant_id = ? AND occurred_at >= ? AND occurred_at < ?
+         GROUP BY 3`,
+        [
+          tenantId,
+          zone.id,
+          first,
+          bounds,
+          tenantId,
+          (starts[0] as Date).toISOString(),
+          end.toISOString(),
+        ],
+      );
+      await trx.raw(
+        "UPDATE report_zone SET site_sealed_through = ?::date WHERE tenant_id = ? AND id = ?",
+        [last, tenantId, zone.id],
+      );
+      return dates.length;
+    });
+    if (days === 0) break;
+    sealed += days;
+  }
+  return sealed;
 }
 
 /**
@@ -361,7 +474,8 @@ async function dropZoneRows(db: Db, tenantId: number, zoneId: number): Promise<v
       await trx.raw(`DELETE FROM ${table} WHERE tenant_id = ? AND zone_id = ?`, [tenantId, zoneId]);
     }
     await trx.raw(
-      "UPDATE report_zone SET sealed_through = NULL, sealed_until = NULL WHERE tenant_id = ? AND id = ?",
+      `UPDATE report_zone SET sealed_through = NULL, sealed_until = NULL, site_sealed_through = NULL
+       WHERE tenant_id = ? AND id = ?`,
       [tenantId, zoneId],
     );
   });
@@ -415,10 +529,11 @@ export async function sealAll(db: Db, logger: Logger, opts: SealOptions = {}): P
     await db.raw(
       // Each zone costs a pass over the site's history and its own rows; a report in any other
       // zone is still exact, from the rollups.
-      `SELECT tenant_id, id, zone, sealed_through IS NOT NULL AS sealed,
+      `SELECT tenant_id, id, zone,
+         (sealed_through IS NOT NULL OR site_sealed_through IS NOT NULL) AS sealed,
          last_used_at > ?::timestamptz - make_interval(days => ?) AND rank <= ? AS used
        FROM (
-         SELECT tenant_id, id, zone, sealed_through, last_used_at,
+         SELECT tenant_id, id, zone, sealed_through, site_sealed_through, last_used_at,
            row_number() OVER (PARTITION BY tenant_id ORDER BY last_used_at DESC) AS rank
          FROM report_zone
        ) z ORDER BY tenant_id, id`,
@@ -433,6 +548,7 @@ export async function sealAll(db: Db, logger: Logger, opts: SealOptions = {}): P
       if (z.sealed) await dropZoneRows(db, tenantId, zoneId);
       continue;
     }
+    await sealSiteDays(db, tenantId, { id: zoneId, zone: z.zone }, now);
     total += await sealZone(
       db,
       tenantId,

@@ -6,6 +6,7 @@ const zone = (periods: [string, string][], sealedThrough: string | null): ZoneSt
   id: 7,
   zone: "Europe/Berlin",
   sealedThrough,
+  siteSealedThrough: sealedThrough,
   periods: periods.map(([first, last]) => ({ first, last })),
 });
 

@@ -1,7 +1,7 @@
 import type { Knex } from "knex";
 import type { Db } from "../../db/knex.js";
 import type { ReportRange } from "../range.js";
-import { splitRange, type ZoneState } from "../sealing.js";
+import { splitSiteDays, type ZoneState } from "../sealing.js";
 import { type Exclusions, keepIncludedSql, NO_EXCLUSIONS } from "../exclusions.js";
 import { excludedPerDay } from "./excluded.js";
 import { boundsLiteral, MASKS_CTE, masksJson, overlappingUtcDays, ZERO_MASK } from "./sql.js";
@@ -65,7 +65,7 @@ async function rollupCalendar(
 }
 
 /**
- * Site-wide: sealed days from the per-day totals; the days around them from site_quarter
+ * Site-wide: sealed days from the per-day totals (sealed day by day); the days after them from site_quarter
  * (events) and user_day's quarter bits (active users), both exact in any zone.
  */
 async function siteCalendar(
@@ -75,7 +75,7 @@ async function siteCalendar(
   zone: ZoneState | null,
 ): Promise<CalendarDay[]> {
   const byDay = new Map<string, CalendarDay>();
-  const split = splitRange(range, zone);
+  const split = splitSiteDays(range, zone);
   if (split.sealed) {
     const sealed = (
       await db.raw(
@@ -87,7 +87,8 @@ async function siteCalendar(
     for (const r of sealed)
       byDay.set(r.date, { date: r.date, events: Number(r.events), users: Number(r.users) });
   }
-  for (const live of split.live) {
+  if (split.live) {
+    const live = split.live;
     const { first, last } = overlappingUtcDays(live);
     const row = (
       await db.raw(
