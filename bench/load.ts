@@ -291,7 +291,8 @@ async function main(): Promise<number> {
   );
 
   // Viewers' zones: one read each registers it; the sealer (every 60 s, as configured by
-  // default) folds the history into prefix sums, as on a site that has been running.
+  // default) seals the history (site-wide days, per-person weeks), as on a site that has been
+  // running. Caught up: the days up to two days ago, and the weeks up to last week's.
   const prepStart = performance.now();
   for (const site of sites) {
     for (const tz of ZONES) {
@@ -307,7 +308,8 @@ async function main(): Promise<number> {
     const [row] = await queryDatabase<{ zones: string; behind: string }>(
       db.url,
       `SELECT count(*) AS zones, count(*) FILTER (WHERE sealed_through IS NULL
-         OR sealed_through < current_date - 2) AS behind FROM report_zone`,
+         OR sealed_through < current_date - 9 OR site_sealed_through IS NULL
+         OR site_sealed_through < current_date - 2) AS behind FROM report_zone`,
     );
     if (Number(row?.zones) >= sites.length * ZONES.length && Number(row?.behind) === 0) break;
     if (Date.now() > sealDeadline) throw new Error("the sealer did not catch up in 150 s");
