@@ -257,6 +257,31 @@ async function zoneName(
 }
 
 /**
+ * The first local day a watermark has not sealed yet: the day after it, or, for a zone never
+ * sealed, the day of the site's oldest stored event. Null: no such zone, or no event yet.
+ * Locks the zone's row (call in the sealing transaction).
+ */
+async function nextDayToSeal(
+  trx: Knex.Transaction,
+  tenantId: number,
+  zone: { id: number; zone: string },
+  watermark: "sealed_through" | "site_sealed_through",
+): Promise<string | null> {
+  const state = (
+    await trx.raw(
+      `SELECT ${watermark}::text AS through FROM report_zone WHERE tenant_id = ? AND id = ? FOR UPDATE`,
+      [tenantId, zone.id],
+    )
+  ).rows[0] as { through: string | null } | undefined;
+  if (!state) return null;
+  if (state.through) return addDays(state.through, 1);
+  const found = (
+    await trx.raw("SELECT min(occurred_at) AS first FROM event WHERE tenant_id = ?", [tenantId])
+  ).rows[0] as { first: string | Date | null } | undefined;
+  return found?.first ? localDate(new Date(found.first), zone.zone) : null;
+}
+
+/**
  * Seals up to `maxWeeks` (at most MAX_SEAL_WEEKS_PER_RUN) more local weeks of one zone, each
  * in its own short transaction. A week is sealed once it ended more than SEAL_GRACE_MS ago.
  * Returns the days sealed.
@@ -273,25 +298,10 @@ export async function sealZone(
   for (let step = 0; step < limit; step++) {
     const days = await db.transaction(async (trx) => {
       await trx.raw("SELECT pg_advisory_xact_lock(?, ?)", [LOCK_NAMESPACE, tenantId]);
-      const state = (
-        await trx.raw(
-          "SELECT sealed_through::text AS sealed_through FROM report_zone WHERE tenant_id = ? AND id = ? FOR UPDATE",
-          [tenantId, zone.id],
-        )
-      ).rows[0] as { sealed_through: string | null } | undefined;
-      if (!state) return 0;
-      let first: string;
-      if (state.sealed_through) {
-        first = addDays(state.sealed_through, 1);
-      } else {
-        const found = (
-          await trx.raw("SELECT min(occurred_at) AS first FROM event WHERE tenant_id = ?", [
-            tenantId,
-          ])
-        ).rows[0] as { first: string | Date | null };
-        if (!found?.first) return 0;
-        first = weekStart(localDate(new Date(found.first), zone.zone));
-      }
+      const next = await nextDayToSeal(trx, tenantId, zone, "sealed_through");
+      if (next === null) return 0;
+      // Sealed weeks end on Sundays, so only a zone's first week needs aligning.
+      const first = weekStart(next);
       const last = addDays(weekStart(first), 6);
       const dates = Array.from({ length: daysBetween(first, last) + 1 }, (_, i) =>
         addDays(first, i),
@@ -345,25 +355,8 @@ export async function sealSiteDays(
   while (sealed < MAX_DAY_LOOP) {
     const days = await db.transaction(async (trx) => {
       await trx.raw("SELECT pg_advisory_xact_lock(?, ?)", [LOCK_NAMESPACE, tenantId]);
-      const state = (
-        await trx.raw(
-          "SELECT site_sealed_through::text AS site FROM report_zone WHERE tenant_id = ? AND id = ? FOR UPDATE",
-          [tenantId, zone.id],
-        )
-      ).rows[0] as { site: string | null } | undefined;
-      if (!state) return 0;
-      let first: string;
-      if (state.site) {
-        first = addDays(state.site, 1);
-      } else {
-        const found = (
-          await trx.raw("SELECT min(occurred_at) AS first FROM event WHERE tenant_id = ?", [
-            tenantId,
-          ])
-        ).rows[0] as { first: string | Date | null };
-        if (!found?.first) return 0;
-        first = localDate(new Date(found.first), zone.zone);
-      }
+      const first = await nextDayToSeal(trx, tenantId, zone, "site_sealed_through");
+      if (first === null) return 0;
       const dates: string[] = [];
       const starts: Date[] = [];
       let end = localDayStart(first, zone.zone);
