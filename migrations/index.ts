@@ -11,6 +11,7 @@ import * as settingsAuditNames from "./20261211000000_settings_audit_names.js";
 import * as sealingPeriods from "./20261212000000_sealing_periods.js";
 import * as historyFrom from "./20261212010000_history_from.js";
 import * as siteDaysWatermark from "./20261212020000_site_days_watermark.js";
+import * as dayResolvedWeeks from "./20261213000000_day_resolved_weeks.js";
 
 /**
  * Every migration, oldest first. Listed explicitly (not discovered on disk) so they load the
@@ -29,6 +30,7 @@ const MIGRATIONS: [name: string, migration: Knex.Migration][] = [
   ["20261212000000_sealing_periods", sealingPeriods],
   ["20261212010000_history_from", historyFrom],
   ["20261212020000_site_days_watermark", siteDaysWatermark],
+  ["20261213000000_day_resolved_weeks", dayResolvedWeeks],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Knex.Migration]> = {

@@ -1,8 +1,9 @@
 import type { Knex } from "knex";
+import { LRUCache } from "lru-cache";
 import type { Db } from "../db/knex.js";
 import { type Periodic, startPeriodic } from "../jobs/periodic.js";
 import type { Logger } from "../log.js";
-import { COUNT_COLUMNS, RAW_TYPE_COUNTS } from "./queries/sql.js";
+import { COUNT_COLUMNS, DAY_SLOTS, RAW_TYPE_COUNTS } from "./queries/sql.js";
 import {
   addDays,
   buildRange,
@@ -16,17 +17,21 @@ import {
 } from "./range.js";
 
 /**
- * Sealing: for each zone a site's viewers use, local weeks that are over are summed once into
- * zone_user_period (per person active in the week: counts by type and active local days) and
- * zone_site_day (per local day: active users and events). Weeks older than COMPACT_AFTER_WEEKS
- * are merged four by four into blocks. A report over a range reads the sums of the sealed
- * periods wholly inside it, and the few days left at either end from the live rollups.
+ * Sealing: for each zone a site's viewers use, the per-person sums of local weeks are computed
+ * once into zone_user_period (per person active in the week: counts by type and active local
+ * days), and the site-wide figures of local days into zone_site_day (active users and events).
+ * Recent weeks are day-resolved: their rows also carry running totals day by day (`cum`), so a
+ * range may start or end inside them; the current week is sealed day by day the same way, up
+ * to the last local day that is over. Weeks older than COMPACT_AFTER_WEEKS are merged four by
+ * four into blocks without `cum` (old history is sealed as blocks at once). A report over a
+ * range reads slices and sums of the sealed periods, and only the days outside them (today,
+ * and the part of an old block a range starts in) from the live rollups.
  * Storage follows activity: a row per person and period in which the person did something,
  * in at most MAX_ZONES_PER_SITE zones used in the last UNUSED_ZONE_DAYS days (others are dropped).
  *
  * Consistency: the sealer takes a per-tenant advisory lock exclusively; every ingestion
  * batch takes it shared, and a batch holding an event for an already sealed day unseals
- * from that day's period on (the sealer then redoes those weeks). So a sealed period never
+ * from that day's period on (the sealer then redoes those periods). So a sealed period never
  * misses an event.
  */
 export const SEAL_GRACE_MS = 60 * 60 * 1000;
@@ -37,12 +42,19 @@ export const UNUSED_ZONE_DAYS = 30;
 export const MAX_SEAL_WEEKS_PER_RUN = Math.ceil(MAX_DAY_LOOP / 7);
 /** Sealed weeks stay single this long, then are merged into four-week blocks. */
 export const COMPACT_AFTER_WEEKS = 12;
+/**
+ * Weeks stay day-resolved (running totals by day) this long: a range of up to a month, the
+ * usual one, then starts and ends inside sealed periods.
+ */
+export const RESOLVED_WEEKS = 6;
 const BLOCK_WEEKS = 4;
 const LOCK_NAMESPACE = 8_734_211;
 
 export interface SealedPeriod {
   first: string;
   last: string;
+  /** Its rows carry running totals day by day (`cum`): a range may start or end inside it. */
+  resolved: boolean;
 }
 
 export interface ZoneState {
@@ -55,14 +67,29 @@ export interface ZoneState {
   periods: SealedPeriod[];
 }
 
-/** Marks a zone as used by a tenant's viewers, so the sealer keeps it up to date. */
+/** Zones this process marked as used lately, per database: a report then writes nothing. */
+const registered = new WeakMap<Db, LRUCache<string, true>>();
+
+/**
+ * Marks a zone as used by a tenant's viewers, so the sealer keeps it up to date. The mark is
+ * refreshed at most hourly in the database, and written at most every ten minutes per process
+ * (a row lock is a write: on every report it cost up to 8 ms).
+ */
 export async function registerZone(db: Db, tenantId: number, zone: string): Promise<void> {
+  let marks = registered.get(db);
+  if (!marks) {
+    marks = new LRUCache<string, true>({ max: 10_000, ttl: 10 * 60 * 1000 });
+    registered.set(db, marks);
+  }
+  const key = `${tenantId}\u0000${zone}`;
+  if (marks.has(key)) return;
   await db.raw(
     `INSERT INTO report_zone (tenant_id, zone) VALUES (?, ?)
      ON CONFLICT (tenant_id, zone) DO UPDATE SET last_used_at = now()
      WHERE report_zone.last_used_at < now() - interval '1 hour'`,
     [tenantId, zone],
   );
+  marks.set(key, true);
 }
 
 /** The zone's sealing watermark and periods (null: not registered). */
@@ -82,7 +109,7 @@ export async function readZone(
   const id = Number(found.id);
   const periods = (
     await db.raw(
-      `SELECT first_day::text AS first, last_day::text AS last FROM zone_period
+      `SELECT first_day::text AS first, last_day::text AS last, resolved FROM zone_period
        WHERE tenant_id = ? AND zone_id = ? ORDER BY first_day`,
       [tenantId, id],
     )
@@ -97,31 +124,67 @@ export async function readZone(
 }
 
 /**
- * A range's sealed part (the sealed periods wholly inside it, read from zone_user_period) and
- * its live parts (the days before and after them, from the rollups; 0, 1 or 2 ranges).
+ * A range's sealed part and its live parts. The sealed part runs from `from` to `to`
+ * (inclusive): the sums of the periods wholly inside it (`whole`: their first days), and slices
+ * of the day-resolved periods it starts or ends inside (`slices`: a period's first day and the
+ * slots, 0-based, of the part's first and last day in it). The live parts are the days before
+ * and after it, read from the rollups (0, 1 or 2 ranges: usually today, and the part of an old
+ * block a range starts in).
  */
+export interface SealedPart {
+  zoneId: number;
+  from: string;
+  to: string;
+  whole: { first: string; last: string } | null;
+  slices: { first: string; lo: number; hi: number }[];
+}
+
 export interface SplitRange {
-  sealed: { zoneId: number; from: string; to: string } | null;
+  sealed: SealedPart | null;
   live: ReportRange[];
 }
 
 export function splitRange(range: ReportRange, zone: ZoneState | null): SplitRange {
-  const inside = (zone?.periods ?? []).filter(
-    (p) =>
-      p.first >= range.from &&
-      p.last <= range.to &&
-      zone?.sealedThrough != null &&
-      p.last <= zone.sealedThrough,
-  );
-  const first = inside[0];
-  const last = inside[inside.length - 1];
-  if (!zone || !first || !last) return { sealed: null, live: [range] };
+  const through = zone?.sealedThrough ?? null;
+  const periods = (zone?.periods ?? []).filter((p) => through !== null && p.last <= through);
+  const holding = (day: string) => periods.find((p) => p.first <= day && day <= p.last);
+  // Start: inside a day-resolved period (or on a period's first day), else the next period.
+  const atFrom = holding(range.from);
+  const from =
+    atFrom && (atFrom.resolved || atFrom.first === range.from)
+      ? range.from
+      : (periods.find((p) => p.first > range.from)?.first ?? null);
+  // End: inside a day-resolved period (or on a period's last day), else the previous period.
+  const atTo = holding(range.to);
+  const to =
+    atTo && (atTo.resolved || atTo.last === range.to)
+      ? range.to
+      : ([...periods].reverse().find((p) => p.last < range.to)?.last ?? null);
+  if (!zone || from === null || to === null || from > to) return { sealed: null, live: [range] };
+  const inside = periods.filter((p) => p.last >= from && p.first <= to);
+  const whole = inside.filter((p) => p.first >= from && p.last <= to);
+  const slices = inside
+    .filter((p) => p.first < from || p.last > to)
+    .map((p) => ({
+      first: p.first,
+      lo: Math.max(0, daysBetween(p.first, from)),
+      hi: Math.min(daysBetween(p.first, p.last), daysBetween(p.first, to)),
+    }));
+  const firstWhole = whole[0];
+  const lastWhole = whole[whole.length - 1];
   const live: ReportRange[] = [];
-  if (range.from < first.first) {
-    live.push(buildRange(range.from, addDays(first.first, -1), range.tz));
-  }
-  if (last.last < range.to) live.push(buildRange(addDays(last.last, 1), range.to, range.tz));
-  return { sealed: { zoneId: zone.id, from: first.first, to: last.last }, live };
+  if (range.from < from) live.push(buildRange(range.from, addDays(from, -1), range.tz));
+  if (to < range.to) live.push(buildRange(addDays(to, 1), range.to, range.tz));
+  return {
+    sealed: {
+      zoneId: zone.id,
+      from,
+      to,
+      whole: firstWhole && lastWhole ? { first: firstWhole.first, last: lastWhole.first } : null,
+      slices,
+    },
+    live,
+  };
 }
 
 /**
@@ -282,54 +345,129 @@ async function nextDayToSeal(
 }
 
 /**
- * Seals up to `maxWeeks` (at most MAX_SEAL_WEEKS_PER_RUN) more local weeks of one zone, each
- * in its own short transaction. A week is sealed once it ended more than SEAL_GRACE_MS ago.
- * Returns the days sealed.
+ * The running totals of a day-resolved period, per person: for each count column and then for
+ * active days, DAY_SLOTS values (the sum over the period's first 1, 2, ... days), from a
+ * per-day table `per_day (actor_id, d, n_view, ...)` with d = 0 for the first day.
+ */
+const CUM_ARRAY = `ARRAY[${[
+  ...COUNT_COLUMNS.flatMap((c) =>
+    Array.from(
+      { length: DAY_SLOTS },
+      (_, k) => `coalesce(sum(${c}) FILTER (WHERE d <= ${k}), 0)::int`,
+    ),
+  ),
+  ...Array.from({ length: DAY_SLOTS }, (_, k) => `(count(*) FILTER (WHERE d <= ${k}))::int`),
+].join(", ")}]`;
+
+/**
+ * Writes one period's per-person rows (a week or a block, or the days of the current week
+ * sealed so far: `first..last`), with running totals day by day when `resolved`.
+ */
+async function writePeriod(
+  trx: Knex.Transaction,
+  tenantId: number,
+  zone: { id: number; zone: string },
+  first: string,
+  last: string,
+  resolved: boolean,
+): Promise<Date> {
+  const dates = Array.from({ length: daysBetween(first, last) + 1 }, (_, i) => addDays(first, i));
+  const starts = dates.map((d) => localDayStart(d, zone.zone));
+  const end = localDayStart(addDays(last, 1), zone.zone);
+  const bounds = `{${[...starts, end].map((d) => d.toISOString()).join(",")}}`;
+  const window = [tenantId, (starts[0] as Date).toISOString(), end.toISOString()];
+  const columns = `tenant_id, zone_id, first_day, actor_id, ${COUNT_COLUMNS.join(", ")}, active_days`;
+  if (resolved) {
+    await trx.raw(
+      `INSERT INTO zone_user_period (${columns}, cum)
+       SELECT ?, ?, ?::date, actor_id, ${COUNT_COLUMNS.map((c) => `sum(${c})::int`).join(", ")},
+         count(*)::smallint, ${CUM_ARRAY}
+       FROM (
+         SELECT actor_id, width_bucket(occurred_at, ?::timestamptz[]) - 1 AS d, ${RAW_TYPE_COUNTS}
+         FROM event WHERE tenant_id = ? AND occurred_at >= ? AND occurred_at < ?
+         GROUP BY 1, 2
+       ) per_day
+       GROUP BY actor_id`,
+      [tenantId, zone.id, first, bounds, ...window],
+    );
+  } else {
+    await trx.raw(
+      `INSERT INTO zone_user_period (${columns})
+       SELECT ?, ?, ?::date, actor_id, ${RAW_TYPE_COUNTS},
+         count(DISTINCT width_bucket(occurred_at, ?::timestamptz[]))::smallint
+       FROM event WHERE tenant_id = ? AND occurred_at >= ? AND occurred_at < ?
+       GROUP BY actor_id`,
+      [tenantId, zone.id, first, bounds, ...window],
+    );
+  }
+  await trx.raw(
+    `INSERT INTO zone_period (tenant_id, zone_id, first_day, last_day, resolved)
+     VALUES (?, ?, ?::date, ?::date, ?)`,
+    [tenantId, zone.id, first, last, resolved],
+  );
+  return end;
+}
+
+/** The last local day of `first..last` that ended more than SEAL_GRACE_MS before `now`. */
+function lastDayOver(first: string, last: string, zone: string, now: Date): string | null {
+  let over: string | null = null;
+  for (let day = first; day <= last; day = addDays(day, 1)) {
+    if (localDayStart(addDays(day, 1), zone).getTime() > now.getTime() - SEAL_GRACE_MS) break;
+    over = day;
+  }
+  return over;
+}
+
+/**
+ * Seals more of one zone's per-person history, one period per short transaction, up to
+ * `maxSteps` (at most MAX_SEAL_WEEKS_PER_RUN) periods: an old four-week block at once, an old
+ * week, or a recent week day-resolved up to its last day that is over (the current week is
+ * sealed again from its Monday each time a day of it is over). Returns the days sealed.
  */
 export async function sealZone(
   db: Db,
   tenantId: number,
   zone: { id: number; zone: string },
   now: Date = new Date(),
-  maxWeeks = 8,
+  maxSteps = 8,
+  compactAfterWeeks = COMPACT_AFTER_WEEKS,
 ): Promise<number> {
-  const limit = Math.min(maxWeeks, MAX_SEAL_WEEKS_PER_RUN);
+  const limit = Math.min(maxSteps, MAX_SEAL_WEEKS_PER_RUN);
+  const today = localDate(now, zone.zone);
+  const oldAfter = compactAfterWeeks * 7;
   let sealedDays = 0;
   for (let step = 0; step < limit; step++) {
     const days = await db.transaction(async (trx) => {
       await trx.raw("SELECT pg_advisory_xact_lock(?, ?)", [LOCK_NAMESPACE, tenantId]);
       const next = await nextDayToSeal(trx, tenantId, zone, "sealed_through");
       if (next === null) return 0;
-      // Sealed weeks end on Sundays, so only a zone's first week needs aligning.
-      const first = weekStart(next);
-      const last = addDays(weekStart(first), 6);
-      const dates = Array.from({ length: daysBetween(first, last) + 1 }, (_, i) =>
-        addDays(first, i),
-      );
-      const starts = dates.map((d) => localDayStart(d, zone.zone));
-      const end = localDayStart(addDays(last, 1), zone.zone);
-      if (end.getTime() > now.getTime() - SEAL_GRACE_MS) return 0;
-      const bounds = `{${[...starts, end].map((d) => d.toISOString()).join(",")}}`;
-      const window = [tenantId, (starts[0] as Date).toISOString(), end.toISOString()];
-
-      await trx.raw(
-        `INSERT INTO zone_user_period (tenant_id, zone_id, first_day, actor_id,
-           ${COUNT_COLUMNS.join(", ")}, active_days)
-         SELECT ?, ?, ?::date, actor_id, ${RAW_TYPE_COUNTS},
-           count(DISTINCT width_bucket(occurred_at, ?::timestamptz[]))::smallint
-         FROM event WHERE tenant_id = ? AND occurred_at >= ? AND occurred_at < ?
-         GROUP BY actor_id`,
-        [tenantId, zone.id, first, bounds, ...window],
-      );
-      await trx.raw(
-        "INSERT INTO zone_period (tenant_id, zone_id, first_day, last_day) VALUES (?, ?, ?::date, ?::date)",
-        [tenantId, zone.id, first, last],
-      );
+      const monday = weekStart(next);
+      const blockLast = addDays(monday, BLOCK_WEEKS * 7 - 1);
+      let last: string | null;
+      let resolved: boolean;
+      const sunday = addDays(monday, 6);
+      if (next === monday && startsBlock(monday) && daysBetween(blockLast, today) >= oldAfter) {
+        // History compaction would merge anyway: sealed as a block at once.
+        last = blockLast;
+        resolved = false;
+      } else {
+        last = lastDayOver(monday, sunday, zone.zone, now);
+        resolved = daysBetween(sunday, today) < Math.min(RESOLVED_WEEKS, compactAfterWeeks) * 7;
+      }
+      if (last === null || last < next) return 0;
+      // The current week's days sealed so far are sealed again with the new ones.
+      for (const table of ["zone_user_period", "zone_period"]) {
+        await trx.raw(
+          `DELETE FROM ${table} WHERE tenant_id = ? AND zone_id = ? AND first_day = ?::date`,
+          [tenantId, zone.id, monday],
+        );
+      }
+      const end = await writePeriod(trx, tenantId, zone, monday, last, resolved);
       await trx.raw(
         "UPDATE report_zone SET sealed_through = ?::date, sealed_until = ? WHERE tenant_id = ? AND id = ?",
         [last, end.toISOString(), tenantId, zone.id],
       );
-      return dates.length;
+      return daysBetween(next, last) + 1;
     });
     if (days === 0) break;
     sealedDays += days;
@@ -456,6 +594,24 @@ export async function compactZone(
     if (done) break;
     made++;
   }
+  // Weeks older than RESOLVED_WEEKS keep their sums, not `cum` (until merged into a block).
+  await db.transaction(async (trx) => {
+    await trx.raw("SELECT pg_advisory_xact_lock(?, ?)", [LOCK_NAMESPACE, tenantId]);
+    const old = `SELECT p.first_day FROM zone_period p
+      JOIN report_zone z ON z.tenant_id = p.tenant_id AND z.id = p.zone_id
+      WHERE p.tenant_id = ? AND p.zone_id = ? AND p.resolved AND p.last_day - p.first_day = 6
+        AND z.sealed_through - p.last_day >= ?`;
+    await trx.raw(
+      `UPDATE zone_user_period SET cum = NULL
+       WHERE tenant_id = ? AND zone_id = ? AND first_day IN (${old})`,
+      [tenantId, zoneId, tenantId, zoneId, Math.min(RESOLVED_WEEKS, afterWeeks) * 7],
+    );
+    await trx.raw(
+      `UPDATE zone_period SET resolved = false
+       WHERE tenant_id = ? AND zone_id = ? AND first_day IN (${old})`,
+      [tenantId, zoneId, tenantId, zoneId, Math.min(RESOLVED_WEEKS, afterWeeks) * 7],
+    );
+  });
   return made;
 }
 
@@ -507,14 +663,38 @@ export interface SealOptions {
   now?: Date;
   /** Weeks sealed weeks stay single before they are merged into blocks. */
   compactAfterWeeks?: number;
+  /** Per-person periods are sealed for sites with at least this many rollup rows. */
+  minPersonDays?: number;
+}
+
+/**
+ * Per-person periods pay for themselves on big sites only: below this many per-person rollup
+ * rows (user_day: a person's UTC day with activity), every per-person report reads the rollups
+ * within its latency goal (bench:reports measures it on PGlite), and sealed rows, one per
+ * person, week and zone, would take more room than the rollups themselves.
+ */
+export const SEAL_MIN_PERSON_DAYS = 100_000;
+
+/** Whether a site has at least `min` per-person rollup rows (reads at most `min` index entries). */
+async function hasPersonDays(db: Db, tenantId: number, min: number): Promise<boolean> {
+  if (min <= 0) return true;
+  const row = (
+    await db.raw(
+      "SELECT count(*)::int AS n FROM (SELECT 1 FROM user_day WHERE tenant_id = ? LIMIT ?) x",
+      [tenantId, min],
+    )
+  ).rows[0] as { n: number };
+  return Number(row.n) >= min;
 }
 
 /**
  * Seals every zone used in the last UNUSED_ZONE_DAYS days (the MAX_ZONES_PER_SITE most recently
  * used of a site), in small steps, until all are up to date or MAX_SEAL_WEEKS_PER_RUN weeks of
  * a zone are sealed (the next run goes on from there); merges old weeks into blocks; drops the
- * sealed rows of the other zones. Safe with several app instances (the advisory lock
- * serialises them per tenant). Returns the days sealed.
+ * sealed rows of the other zones. Per-person periods only for sites with at least
+ * `minPersonDays` rollup rows (SEAL_MIN_PERSON_DAYS). Safe with several app instances (the
+ * advisory lock serialises them per tenant). Returns the zone-days sealed (site-wide days and
+ * per-person days).
  */
 export async function sealAll(db: Db, logger: Logger, opts: SealOptions = {}): Promise<number> {
   const now = opts.now ?? new Date();
@@ -533,6 +713,8 @@ export async function sealAll(db: Db, logger: Logger, opts: SealOptions = {}): P
       [now.toISOString(), UNUSED_ZONE_DAYS, MAX_ZONES_PER_SITE],
     )
   ).rows as { tenant_id: number; id: number; zone: string; sealed: boolean; used: boolean }[];
+  const afterWeeks = opts.compactAfterWeeks ?? COMPACT_AFTER_WEEKS;
+  const big = new Map<number, boolean>();
   let total = 0;
   for (const z of zones) {
     const tenantId = Number(z.tenant_id);
@@ -541,15 +723,18 @@ export async function sealAll(db: Db, logger: Logger, opts: SealOptions = {}): P
       if (z.sealed) await dropZoneRows(db, tenantId, zoneId);
       continue;
     }
-    await sealSiteDays(db, tenantId, { id: zoneId, zone: z.zone }, now);
-    total += await sealZone(
-      db,
-      tenantId,
-      { id: zoneId, zone: z.zone },
-      now,
-      MAX_SEAL_WEEKS_PER_RUN,
-    );
-    await compactZone(db, tenantId, zoneId, opts.compactAfterWeeks ?? COMPACT_AFTER_WEEKS);
+    const zone = { id: zoneId, zone: z.zone };
+    total += await sealSiteDays(db, tenantId, zone, now);
+    if (!big.has(tenantId)) {
+      big.set(
+        tenantId,
+        await hasPersonDays(db, tenantId, opts.minPersonDays ?? SEAL_MIN_PERSON_DAYS),
+      );
+    }
+    // A small site's per-person periods are not sealed (any sealed before stay exact).
+    if (!big.get(tenantId)) continue;
+    total += await sealZone(db, tenantId, zone, now, MAX_SEAL_WEEKS_PER_RUN, afterWeeks);
+    await compactZone(db, tenantId, zoneId, afterWeeks);
   }
   if (total > 0) logger.debug({ days: total }, "sealed report days");
   return total;

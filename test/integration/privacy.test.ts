@@ -69,7 +69,10 @@ describe("data lifecycle: personal data reporting and uninstall purge", () => {
     );
     expect(report.status).toBe(200);
     // Sealed as if two weeks had passed: the events' week is over, so it is sealed.
-    await sealAll(t.db, quiet, { now: new Date(Date.now() + 14 * 86_400_000) });
+    await sealAll(t.db, quiet, {
+      now: new Date(Date.now() + 14 * 86_400_000),
+      minPersonDays: 0,
+    });
     await t.db.raw(
       "INSERT INTO group_member (tenant_id, group_id, account_id) SELECT id, 'g', ? FROM tenant",
       [CLOSED],

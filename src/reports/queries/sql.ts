@@ -1,5 +1,6 @@
 import { EVENT_TYPE_NAMES, EVENT_TYPES, type EventType } from "../../events/types.js";
 import type { ReportRange } from "../range.js";
+import type { SealedPart } from "../sealing.js";
 
 /**
  * SQL pieces shared by the report queries. Every value is bound (`?`); the only text pasted
@@ -9,6 +10,12 @@ export type Counts = Record<EventType, number>;
 
 export const COUNT_COLUMNS = EVENT_TYPE_NAMES.map((t) => `n_${t}`);
 export const ZERO_MASK = "0".repeat(96);
+
+/**
+ * Days of a day-resolved sealed period (a week): its rows' `cum` holds DAY_SLOTS running totals
+ * per count column, then DAY_SLOTS for active days (reports/sealing.ts).
+ */
+export const DAY_SLOTS = 7;
 
 /** `count(*) FILTER (WHERE type = 1)::int AS n_view, ...` over raw events. */
 export const RAW_TYPE_COUNTS = EVENT_TYPE_NAMES.map(
@@ -118,29 +125,64 @@ export function rollupActiveDaysSql(
 }
 
 /**
- * Per actor: counts and active days over the sealed periods from `from` to `to` (a run of whole
- * periods, see reports/sealing.ts), summed. Actors without an event in them are left out.
- * Columns: actor_id, n_view, ..., active_days.
+ * Counts and active days over a range's sealed part (see reports/sealing.ts), as rows to sum per
+ * actor: a row per person and period wholly inside it, and for a day-resolved period it starts
+ * or ends in, the difference of two running totals (`cum`: DAY_SLOTS per count column, then
+ * DAY_SLOTS for active days). Columns: actor_id, n_view, ..., active_days.
+ */
+export function sealedRowsSql(
+  tenantId: number,
+  sealed: SealedPart,
+  actorId: number | null,
+): { sql: string; bindings: (string | number)[] } {
+  const actorSql = actorId === null ? "" : " AND actor_id = ?";
+  const actor = actorId === null ? [] : [actorId];
+  const parts: string[] = [];
+  const bindings: (string | number)[] = [];
+  if (sealed.whole) {
+    parts.push(
+      `SELECT actor_id, ${COUNT_COLUMNS.join(", ")}, active_days::int AS active_days
+       FROM zone_user_period
+       WHERE tenant_id = ? AND zone_id = ? AND first_day >= ?::date AND first_day <= ?::date${actorSql}`,
+    );
+    bindings.push(tenantId, sealed.zoneId, sealed.whole.first, sealed.whole.last, ...actor);
+  }
+  for (const slice of sealed.slices) {
+    // Slots are whole numbers from splitRange, pasted as such (never text from a request).
+    const lo = Math.trunc(slice.lo);
+    const hi = Math.trunc(slice.hi);
+    const value = (i: number) =>
+      lo === 0
+        ? `cum[${i * DAY_SLOTS + hi + 1}]`
+        : `cum[${i * DAY_SLOTS + hi + 1}] - cum[${i * DAY_SLOTS + lo}]`;
+    const columns = [...COUNT_COLUMNS, "active_days"].map((c, i) => `${value(i)} AS ${c}`);
+    parts.push(
+      `SELECT actor_id, ${columns.join(", ")}
+       FROM zone_user_period
+       WHERE tenant_id = ? AND zone_id = ? AND first_day = ?::date${actorSql}`,
+    );
+    bindings.push(tenantId, sealed.zoneId, slice.first, ...actor);
+  }
+  return { sql: parts.join(" UNION ALL "), bindings };
+}
+
+/**
+ * Per actor: counts and active days over a range's sealed part, summed (sealedRowsSql); actors
+ * without an event in it are left out. Columns: actor_id, n_view, ..., active_days.
  */
 export function sealedSumSql(
   tenantId: number,
-  sealed: { zoneId: number; from: string; to: string },
+  sealed: SealedPart,
   actorId: number | null,
 ): { sql: string; bindings: (string | number)[] } {
+  const rows = sealedRowsSql(tenantId, sealed, actorId);
   return {
     sql: `SELECT actor_id, ${COUNT_COLUMNS.map((c) => `sum(${c})::int AS ${c}`).join(", ")},
         sum(active_days)::int AS active_days
-      FROM zone_user_period
-      WHERE tenant_id = ? AND zone_id = ? AND first_day >= ?::date AND first_day <= ?::date
-        ${actorId === null ? "" : "AND actor_id = ?"}
-      GROUP BY actor_id`,
-    bindings: [
-      tenantId,
-      sealed.zoneId,
-      sealed.from,
-      sealed.to,
-      ...(actorId === null ? [] : [actorId]),
-    ],
+      FROM (${rows.sql}) p
+      GROUP BY actor_id
+      HAVING sum(active_days) > 0`,
+    bindings: rows.bindings,
   };
 }
 

@@ -14,7 +14,7 @@ import {
   RAW_TYPE_COUNTS,
   rollupActiveDaysSql,
   rollupCountsSql,
-  sealedSumSql,
+  sealedRowsSql,
   TOTAL_EXPR,
 } from "./sql.js";
 
@@ -79,7 +79,13 @@ export function usersReportSql(
   inactiveGroup: string | null = null,
   /** Excluded spaces: their events leave every person's counts and active days. */
   excludedSpaces: number[] = [],
-): { sql: string; bindings: (string | number)[] } {
+  /**
+   * "ordered": every listed row, sorted, with its profile (the CSV stream). "paged": unsorted,
+   * with profiles only when the search or the sort needs them (getUsersReport sorts, pages and
+   * adds the profiles of one page).
+   */
+  shape: "ordered" | "paged" = "ordered",
+): { sql: string; bindings: (string | number)[]; profiles: boolean } {
   const bindings: (string | number)[] = [];
   let ctes: string;
   if (p.space === null) {
@@ -88,7 +94,7 @@ export function usersReportSql(
     const parts: string[] = [];
     const members: string[] = [];
     if (split.sealed) {
-      const { sql, bindings: b } = sealedSumSql(tenantId, split.sealed, null);
+      const { sql, bindings: b } = sealedRowsSql(tenantId, split.sealed, null);
       parts.push(`sealed AS (${sql})`);
       members.push(`SELECT actor_id, ${COUNT_COLUMNS.join(", ")}, active_days FROM sealed`);
       bindings.push(...b);
@@ -138,15 +144,18 @@ export function usersReportSql(
       bindings.push(tenantId, bounds, bounds, spaces);
     }
     ctes = `${parts.join(",\n")},
-      stats AS (
+      summed AS (
         SELECT x.actor_id, ${COUNT_COLUMNS.map((c) => `sum(x.${c})::int AS ${c}`).join(", ")},
-          sum(x.active_days)::int AS active_days, a.account_id, a.last_active_at AS last_active
+          sum(x.active_days)::int AS active_days
         FROM (${members.join(" UNION ALL ")}) x
-        JOIN actor a ON a.tenant_id = ? AND a.id = x.actor_id
-        GROUP BY x.actor_id, a.account_id, a.last_active_at
+        GROUP BY x.actor_id
         -- Listed: people with an event left in the range (every row has one, unless all of
-        -- theirs were in excluded spaces).
+        -- theirs were in excluded spaces or outside a period's slice).
         HAVING sum(${COUNT_COLUMNS.map((c) => `x.${c}`).join(" + ")}) > 0
+      ),
+      stats AS (
+        SELECT s.*, a.account_id, a.last_active_at AS last_active
+        FROM summed s JOIN actor a ON a.tenant_id = ? AND a.id = s.actor_id
       )`;
     bindings.push(tenantId);
   } else {
@@ -224,7 +233,8 @@ export function usersReportSql(
     ctes += `,
       everyone AS (${base})`;
   }
-  bindings.push(tenantId); // user_profile join
+  const profiles = shape === "ordered" || p.q !== null || p.sort === "name";
+  if (profiles) bindings.push(tenantId); // user_profile join
   const where: string[] = [];
   if (excluded.length > 0) {
     where.push("NOT (s.account_id = ANY(?::text[]))");
@@ -246,14 +256,14 @@ export function usersReportSql(
   const sql = `WITH ${ctes},
     listed AS (
       SELECT s.account_id, s.active_days, s.last_active, ${COUNT_COLUMNS.map((c) => `s.${c}`).join(", ")},
-        (${TOTAL_EXPR})::int AS total,
-        pr.display_name, pr.avatar_url, pr.profile_url, pr.known
+        (${TOTAL_EXPR})::int AS total
+        ${profiles ? ", pr.display_name, pr.avatar_url, pr.profile_url, pr.known" : ""}
       FROM everyone s
-      LEFT JOIN user_profile pr ON pr.tenant_id = ? AND pr.account_id = s.account_id
+      ${profiles ? "LEFT JOIN user_profile pr ON pr.tenant_id = ? AND pr.account_id = s.account_id" : ""}
       ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
     )
-    SELECT * FROM listed ORDER BY ${orderBy(p.sort, p.order)}`;
-  return { sql, bindings };
+    SELECT * FROM listed ${shape === "ordered" ? `ORDER BY ${orderBy(p.sort, p.order)}` : ""}`;
+  return { sql, bindings, profiles };
 }
 
 export function toUserRow(r: Record<string, unknown>): UserRow {
@@ -287,14 +297,25 @@ export async function getUsersReport(
   licenceGroup: string | null = null,
   excludedSpaces: number[] = [],
 ): Promise<UsersReport> {
-  const { sql, bindings } = usersReportSql(
+  const { sql, bindings, profiles } = usersReportSql(
     tenantId,
     p,
     zone,
     excluded,
     inactiveGroup,
     excludedSpaces,
+    "paged",
   );
+  const order = orderBy(p.sort, p.order);
+  // The profiles of one page, unless the rows carry them already (search, name sort).
+  const page = profiles
+    ? { sql: `SELECT * FROM q ORDER BY ${order} LIMIT ? OFFSET ?`, bindings: [p.limit, p.offset] }
+    : {
+        sql: `SELECT q.*, pr.display_name, pr.avatar_url, pr.profile_url, pr.known
+              FROM (SELECT * FROM q ORDER BY ${order} LIMIT ? OFFSET ?) q
+              LEFT JOIN user_profile pr ON pr.tenant_id = ? AND pr.account_id = q.account_id`,
+        bindings: [p.limit, p.offset, tenantId],
+      };
   const sums = COUNT_COLUMNS.map((c) => `coalesce(sum(${c}), 0)::int AS ${c}`).join(", ");
   const licence =
     licenceGroup === null
@@ -310,10 +331,10 @@ export async function getUsersReport(
   const result = await db.raw(
     `WITH q AS (${sql}),
       summary AS (SELECT count(*)::int AS users, ${licence.sql}, ${sums} FROM q),
-      page AS (SELECT * FROM q ORDER BY ${orderBy(p.sort, p.order)} LIMIT ? OFFSET ?)
+      page AS (${page.sql})
      SELECT (SELECT row_to_json(summary) FROM summary) AS summary,
-            coalesce((SELECT json_agg(page) FROM page), '[]'::json) AS rows`,
-    [...bindings, ...licence.bindings, p.limit, p.offset],
+            coalesce((SELECT json_agg(page ORDER BY ${order}) FROM page), '[]'::json) AS rows`,
+    [...bindings, ...licence.bindings, ...page.bindings],
   );
   const row = result.rows[0] as {
     summary: Record<string, unknown>;
