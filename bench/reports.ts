@@ -24,7 +24,7 @@ import { EVENT_TYPES, type EventTypeCode, WEBHOOKS } from "../src/events/types.j
 import { type NewEvent, writeEvents } from "../src/ingest/write-events.js";
 import type { Db } from "../src/db/knex.js";
 import { createLogger } from "../src/log.js";
-import { sealAll } from "../src/reports/sealing.js";
+import { SEAL_MIN_PERSON_DAYS, sealAll } from "../src/reports/sealing.js";
 import { start } from "../src/server.js";
 import { type BenchDatabase, createBenchDatabase } from "./lib/pg-admin.js";
 import { seededRandom } from "./lib/random.js";
@@ -679,11 +679,40 @@ async function pgliteStorage(): Promise<string[]> {
     await app.db.raw("VACUUM");
     await app.db.raw("CHECKPOINT");
     const lines = await storageReport(app.db);
+    // Below SEAL_MIN_PERSON_DAYS, per-person reports read the rollups: their latency here.
+    const personDays = Number(
+      (await app.db.raw("SELECT count(*)::int AS n FROM user_day")).rows[0].n,
+    );
+    const api = async (path: string) => {
+      const r = await fetch(`${app.url}${path}`, {
+        headers: { authorization: `JWT ${fake.contextToken(ADMIN)}` },
+      });
+      await r.arrayBuffer();
+      if (r.status !== 200) throw new Error(`${path}: ${r.status}`);
+    };
+    const tz = "America/New_York";
+    const to = DateTime.now().setZone(tz).toISODate() as string;
+    const from = (days: number) =>
+      DateTime.fromISO(to)
+        .minus({ days: days - 1 })
+        .toISODate() as string;
+    const timed: string[][] = [];
+    for (const [name, path, goal] of [
+      ["users, 30 days", `/api/reports/users?from=${from(30)}&to=${to}&tz=${tz}&limit=1000`, 50],
+      ["users, 365 days", `/api/reports/users?from=${from(365)}&to=${to}&tz=${tz}&limit=1000`, 300],
+      ["calendar, 365 days", `/api/reports/calendar?from=${from(365)}&to=${to}&tz=${tz}`, 50],
+    ] as const) {
+      await api(path);
+      const ms = await medianOf(() => api(path));
+      timed.push([name, num(ms, 1), `< ${goal} ms`, ms < goal ? "met" : "MISSED"]);
+    }
     return [
       "",
       `embedded PGlite, ${PGLITE_EVENTS.toLocaleString("en")} events, 5 zones (${days} zone-days sealed in ${num(sealS, 1)} s):`,
       ...lines,
       `  data folder: ${num(folderBytes(dir) / 1e6, 1)} MB on disk`,
+      `  reports (America/New_York; ${personDays.toLocaleString("en")} user_day rows, per-person periods sealed from ${SEAL_MIN_PERSON_DAYS.toLocaleString("en")}):`,
+      ...formatTable(["endpoint", "app ms", "goal", ""], timed).map((l) => `  ${l}`),
     ];
   } finally {
     await app.stop();

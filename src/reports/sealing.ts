@@ -471,6 +471,7 @@ export async function sealZone(
     });
     if (days === 0) break;
     sealedDays += days;
+    if (sealedDays >= MAX_DAY_LOOP) break; // the next run goes on from there
   }
   return sealedDays;
 }

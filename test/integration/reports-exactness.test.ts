@@ -235,6 +235,14 @@ describe(`reports are exact in every zone (${BACKEND}, seed ${SEED})`, () => {
       expect(sealed).toBeGreaterThan(ZONES.length * 30);
       const zones = await t.db("report_zone").whereNull("sealed_through");
       expect(zones).toEqual([]);
+      // The current week is sealed day by day: up to the last local day over (plus an hour).
+      for (const z of await t
+        .db("report_zone")
+        .select("zone", t.db.raw("sealed_through::text AS through"))) {
+        const local = DateTime.now().setZone(z.zone as string);
+        const lastOver = local.minus({ hours: 1 }).startOf("day").minus({ days: 1 }).toISODate();
+        expect(z.through, z.zone).toBe(lastOver);
+      }
     }, 300_000);
     it.each(ZONES)("users, calendar, breakdown and one user's activity match in %s", checkZone);
   });
