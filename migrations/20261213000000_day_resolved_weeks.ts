@@ -10,8 +10,7 @@ import type { Knex } from "knex";
  * background; reports stay exact from the live rollups meanwhile); site-wide days are kept.
  */
 const STATEMENTS = [
-  "DELETE FROM zone_user_period",
-  "DELETE FROM zone_period",
+  "TRUNCATE zone_user_period, zone_period",
   "UPDATE report_zone SET sealed_through = NULL, sealed_until = NULL",
   "ALTER TABLE zone_user_period ADD COLUMN cum integer[]",
   // true: the period's rows carry `cum` (a week, or its days sealed so far).

@@ -446,7 +446,12 @@ export async function sealZone(
       let last: string | null;
       let resolved: boolean;
       const sunday = addDays(monday, 6);
-      if (next === monday && startsBlock(monday) && daysBetween(blockLast, today) >= oldAfter) {
+      if (
+        next === monday &&
+        startsBlock(monday) &&
+        daysBetween(blockLast, today) >= oldAfter &&
+        lastDayOver(monday, blockLast, zone.zone, now) === blockLast
+      ) {
         // History compaction would merge anyway: sealed as a block at once.
         last = blockLast;
         resolved = false;
@@ -598,20 +603,25 @@ export async function compactZone(
   // Weeks older than RESOLVED_WEEKS keep their sums, not `cum` (until merged into a block).
   await db.transaction(async (trx) => {
     await trx.raw("SELECT pg_advisory_xact_lock(?, ?)", [LOCK_NAMESPACE, tenantId]);
-    const old = `SELECT p.first_day FROM zone_period p
-      JOIN report_zone z ON z.tenant_id = p.tenant_id AND z.id = p.zone_id
-      WHERE p.tenant_id = ? AND p.zone_id = ? AND p.resolved AND p.last_day - p.first_day = 6
-        AND z.sealed_through - p.last_day >= ?`;
-    await trx.raw(
-      `UPDATE zone_user_period SET cum = NULL
-       WHERE tenant_id = ? AND zone_id = ? AND first_day IN (${old})`,
-      [tenantId, zoneId, tenantId, zoneId, Math.min(RESOLVED_WEEKS, afterWeeks) * 7],
-    );
-    await trx.raw(
-      `UPDATE zone_period SET resolved = false
-       WHERE tenant_id = ? AND zone_id = ? AND first_day IN (${old})`,
-      [tenantId, zoneId, tenantId, zoneId, Math.min(RESOLVED_WEEKS, afterWeeks) * 7],
-    );
+    const aged = (
+      await trx.raw(
+        `SELECT p.first_day::text AS first FROM zone_period p
+         JOIN report_zone z ON z.tenant_id = p.tenant_id AND z.id = p.zone_id
+         WHERE p.tenant_id = ? AND p.zone_id = ? AND p.resolved AND p.last_day - p.first_day = 6
+           AND z.sealed_through - p.last_day >= ?`,
+        [tenantId, zoneId, Math.min(RESOLVED_WEEKS, afterWeeks) * 7],
+      )
+    ).rows as { first: string }[];
+    for (const { first } of aged) {
+      await trx.raw(
+        "UPDATE zone_user_period SET cum = NULL WHERE tenant_id = ? AND zone_id = ? AND first_day = ?::date",
+        [tenantId, zoneId, first],
+      );
+      await trx.raw(
+        "UPDATE zone_period SET resolved = false WHERE tenant_id = ? AND zone_id = ? AND first_day = ?::date",
+        [tenantId, zoneId, first],
+      );
+    }
   });
   return made;
 }
@@ -676,16 +686,28 @@ export interface SealOptions {
  */
 export const SEAL_MIN_PERSON_DAYS = 100_000;
 
+/** Sites found big enough, per database: asked again after an hour (a site may shrink). */
+const bigSites = new WeakMap<Db, LRUCache<string, true>>();
+
 /** Whether a site has at least `min` per-person rollup rows (reads at most `min` index entries). */
 async function hasPersonDays(db: Db, tenantId: number, min: number): Promise<boolean> {
   if (min <= 0) return true;
+  let known = bigSites.get(db);
+  if (!known) {
+    known = new LRUCache<string, true>({ max: 10_000, ttl: 60 * 60 * 1000 });
+    bigSites.set(db, known);
+  }
+  const key = `${tenantId}\u0000${min}`;
+  if (known.has(key)) return true;
   const row = (
     await db.raw(
       "SELECT count(*)::int AS n FROM (SELECT 1 FROM user_day WHERE tenant_id = ? LIMIT ?) x",
       [tenantId, min],
     )
   ).rows[0] as { n: number };
-  return Number(row.n) >= min;
+  const big = Number(row.n) >= min;
+  if (big) known.set(key, true);
+  return big;
 }
 
 /**

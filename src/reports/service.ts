@@ -16,7 +16,12 @@ import { getTrackedSince, trackedAverage } from "./queries/tracked-days.js";
 import { getLastActive } from "./queries/last-active.js";
 import { resolveScope } from "./queries/scope.js";
 import { getRecentEvents } from "./queries/user-activity.js";
-import { getUsersReport, type UserRow, usersReportSql } from "./queries/users-report.js";
+import {
+  getUsersReport,
+  planForManyPeople,
+  type UserRow,
+  usersReportSql,
+} from "./queries/users-report.js";
 import { buildRange, type ReportRange, today } from "./range.js";
 import { keptFrom } from "../privacy/horizon.js";
 import { type Exclusions, resolveExclusions } from "./exclusions.js";
@@ -162,6 +167,7 @@ export class ReportService {
     });
     try {
       const zone = await readZone(trx, tenant.id, p.range.tz);
+      await planForManyPeople(trx, p);
       const { sql, bindings } = usersReportSql(
         tenant.id,
         p,

@@ -161,10 +161,13 @@ async function rawCalendar(
   }
   filters.push(keep.sql);
   bindings.push(...keep.bindings);
+  // One person's day has one active user: no distinct count (its sort spilled to disk for the
+  // heaviest person, 117 k events a year: 79 ms against 30).
+  const users = scope.actorId === null ? "count(DISTINCT actor_id)::int" : "1";
   const rows = (
     await db.raw(
       `SELECT width_bucket(occurred_at, ?::timestamptz[]) AS i, count(*)::int AS events,
-         count(DISTINCT actor_id)::int AS users
+         ${users} AS users
        FROM event
        WHERE tenant_id = ? AND occurred_at >= ? AND occurred_at < ? ${filters.join(" ")}
        GROUP BY 1`,
