@@ -231,15 +231,13 @@ export class ReportService {
     const scope = await this.scope(tenant.id, p.space, accountId);
     const actorId = scope.actorId as number;
     const ex = await this.exclusions(tenant.id);
-    // The calendar (one index-only range of the person's events) and the counts (sealed sums)
-    // in one snapshot; the rest alongside it.
-    const [[days, counts], recent, profile, last] = await Promise.all([
-      this.read(tenant.id, p.range.tz, (trx, zone) =>
-        Promise.all([
-          getCalendar(trx, tenant.id, p.range, scope, zone, ex),
-          getBreakdown(trx, tenant.id, p.range, scope, zone, ex),
-        ]),
-      ),
+    const [days, counts] = await this.read(tenant.id, p.range.tz, (trx, zone) =>
+      Promise.all([
+        getCalendar(trx, tenant.id, p.range, scope, zone, ex),
+        getBreakdown(trx, tenant.id, p.range, scope, zone, ex),
+      ]),
+    );
+    const [recent, profile, last] = await Promise.all([
       getRecentEvents(this.db, tenant.id, actorId, p.range, scope.spaceId, ex),
       this.withNames(tenant, [{ accountId } as UserRow]),
       getLastActive(this.db, tenant.id, actorId, scope.spaceId, ex),
