@@ -5,8 +5,8 @@ import type { Knex } from "knex";
  * running totals day by day (`cum`: for each count column and for active days, the sum over the
  * week's first 1..7 days), so a range that starts or ends inside a recent week reads a slice of
  * it instead of those days' live rollups. The current week is sealed day by day in the same
- * way, so a range ending today reads only today live. Old weeks lose `cum` when they are merged
- * into blocks. Per-person sealing starts again from scratch (the sealer rebuilds it in the
+ * way, so a range ending today reads only today live. Weeks lose `cum` after six weeks, and are
+ * merged into blocks after twelve. Per-person sealing starts again from scratch (the sealer rebuilds it in the
  * background; reports stay exact from the live rollups meanwhile); site-wide days are kept.
  */
 const STATEMENTS = [
