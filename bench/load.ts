@@ -25,6 +25,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { FakeConfluence } from "../src/dev/fake-confluence.js";
 import { webhookPath } from "../src/events/types.js";
+import { SEAL_MIN_PERSON_DAYS } from "../src/reports/sealing.js";
 import { cleanupOnExit } from "./lib/cleanup.js";
 import { type AppProcess, startApp } from "./lib/app-process.js";
 import { cpuDelta, cpuSnapshot, machineCpuSeconds } from "./lib/cpu.js";
@@ -291,8 +292,9 @@ async function main(): Promise<number> {
   );
 
   // Viewers' zones: one read each registers it; the sealer (every 60 s, as configured by
-  // default) seals the history (site-wide days, per-person weeks), as on a site that has been
-  // running. Caught up: the days up to two days ago, and the weeks up to last week's.
+  // default) seals the history (site-wide days; per-person periods on sites with at least
+  // SEAL_MIN_PERSON_DAYS rollup rows), as on a site that has been running. Caught up: the
+  // days up to two days ago, and on a big site the per-person periods up to last week.
   const prepStart = performance.now();
   for (const site of sites) {
     for (const tz of ZONES) {
@@ -307,9 +309,12 @@ async function main(): Promise<number> {
   for (;;) {
     const [row] = await queryDatabase<{ zones: string; behind: string }>(
       db.url,
-      `SELECT count(*) AS zones, count(*) FILTER (WHERE sealed_through IS NULL
-         OR sealed_through < current_date - 9 OR site_sealed_through IS NULL
-         OR site_sealed_through < current_date - 2) AS behind FROM report_zone`,
+      `SELECT count(*) AS zones, count(*) FILTER (WHERE site_sealed_through IS NULL
+         OR site_sealed_through < current_date - 2
+         OR ((sealed_through IS NULL OR sealed_through < current_date - 9)
+           AND (SELECT count(*) FROM user_day u WHERE u.tenant_id = z.tenant_id) >= $1)) AS behind
+       FROM report_zone z`,
+      [SEAL_MIN_PERSON_DAYS],
     );
     if (Number(row?.zones) >= sites.length * ZONES.length && Number(row?.behind) === 0) break;
     if (Date.now() > sealDeadline) throw new Error("the sealer did not catch up in 150 s");
