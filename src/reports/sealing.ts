@@ -3,7 +3,7 @@ import { LRUCache } from "lru-cache";
 import type { Db } from "../db/knex.js";
 import { type Periodic, startPeriodic } from "../jobs/periodic.js";
 import type { Logger } from "../log.js";
-import { COUNT_COLUMNS, DAY_SLOTS, RAW_TYPE_COUNTS } from "./queries/sql.js";
+import { boundsLiteral, COUNT_COLUMNS, DAY_SLOTS, RAW_TYPE_COUNTS } from "./queries/sql.js";
 import {
   addDays,
   buildRange,
@@ -67,8 +67,21 @@ export interface ZoneState {
   periods: SealedPeriod[];
 }
 
-/** Zones this process marked as used lately, per database: a report then writes nothing. */
-const registered = new WeakMap<Db, LRUCache<string, true>>();
+/** A per-database set of keys remembered for `ttlMs` (databases differ in tests and tools). */
+function rememberedPerDb(ttlMs: number): (db: Db) => LRUCache<string, true> {
+  const byDb = new WeakMap<Db, LRUCache<string, true>>();
+  return (db) => {
+    let keys = byDb.get(db);
+    if (!keys) {
+      keys = new LRUCache<string, true>({ max: 10_000, ttl: ttlMs });
+      byDb.set(db, keys);
+    }
+    return keys;
+  };
+}
+
+/** Zones this process marked as used lately: a report then writes nothing. */
+const registered = rememberedPerDb(10 * 60 * 1000);
 
 /**
  * Marks a zone as used by a tenant's viewers, so the sealer keeps it up to date. The mark is
@@ -76,11 +89,7 @@ const registered = new WeakMap<Db, LRUCache<string, true>>();
  * (a row lock is a write: on every report it cost up to 8 ms).
  */
 export async function registerZone(db: Db, tenantId: number, zone: string): Promise<void> {
-  let marks = registered.get(db);
-  if (!marks) {
-    marks = new LRUCache<string, true>({ max: 10_000, ttl: 10 * 60 * 1000 });
-    registered.set(db, marks);
-  }
+  const marks = registered(db);
   const key = `${tenantId}\u0000${zone}`;
   if (marks.has(key)) return;
   await db.raw(
@@ -371,11 +380,9 @@ async function writePeriod(
   last: string,
   resolved: boolean,
 ): Promise<Date> {
-  const dates = Array.from({ length: daysBetween(first, last) + 1 }, (_, i) => addDays(first, i));
-  const starts = dates.map((d) => localDayStart(d, zone.zone));
-  const end = localDayStart(addDays(last, 1), zone.zone);
-  const bounds = `{${[...starts, end].map((d) => d.toISOString()).join(",")}}`;
-  const window = [tenantId, (starts[0] as Date).toISOString(), end.toISOString()];
+  const days = buildRange(first, last, zone.zone);
+  const bounds = boundsLiteral(days);
+  const window = [tenantId, days.start.toISOString(), days.end.toISOString()];
   const columns = `tenant_id, zone_id, first_day, actor_id, ${COUNT_COLUMNS.join(", ")}, active_days`;
   if (resolved) {
     await trx.raw(
@@ -405,7 +412,7 @@ async function writePeriod(
      VALUES (?, ?, ?::date, ?::date, ?)`,
     [tenantId, zone.id, first, last, resolved],
   );
-  return end;
+  return days.end;
 }
 
 /** The last local day of `first..last` that ended more than SEAL_GRACE_MS before `now`. */
@@ -501,20 +508,9 @@ export async function sealSiteDays(
       await trx.raw("SELECT pg_advisory_xact_lock(?, ?)", [LOCK_NAMESPACE, tenantId]);
       const first = await nextDayToSeal(trx, tenantId, zone, "site_sealed_through");
       if (first === null) return 0;
-      const dates: string[] = [];
-      const starts: Date[] = [];
-      let end = localDayStart(first, zone.zone);
-      for (let i = 0; i < SITE_DAYS_PER_STEP; i++) {
-        const date = addDays(first, i);
-        const next = localDayStart(addDays(date, 1), zone.zone);
-        if (next.getTime() > now.getTime() - SEAL_GRACE_MS) break;
-        dates.push(date);
-        starts.push(end);
-        end = next;
-      }
-      const last = dates[dates.length - 1];
-      if (last === undefined) return 0;
-      const bounds = `{${[...starts, end].map((d) => d.toISOString()).join(",")}}`;
+      const last = lastDayOver(first, addDays(first, SITE_DAYS_PER_STEP - 1), zone.zone, now);
+      if (last === null) return 0;
+      const days = buildRange(first, last, zone.zone);
       await trx.raw(
         `INSERT INTO zone_site_day (tenant_id, zone_id, local_day, users, events)
          SELECT ?, ?, ?::date + (width_bucket(occurred_at, ?::timestamptz[]) - 1),
@@ -525,17 +521,17 @@ export async function sealSiteDays(
           tenantId,
           zone.id,
           first,
-          bounds,
+          boundsLiteral(days),
           tenantId,
-          (starts[0] as Date).toISOString(),
-          end.toISOString(),
+          days.start.toISOString(),
+          days.end.toISOString(),
         ],
       );
       await trx.raw(
         "UPDATE report_zone SET site_sealed_through = ?::date WHERE tenant_id = ? AND id = ?",
         [last, tenantId, zone.id],
       );
-      return dates.length;
+      return daysBetween(first, last) + 1;
     });
     if (days === 0) break;
     sealed += days;
@@ -686,17 +682,13 @@ export interface SealOptions {
  */
 export const SEAL_MIN_PERSON_DAYS = 100_000;
 
-/** Sites found big enough, per database: asked again after an hour (a site may shrink). */
-const bigSites = new WeakMap<Db, LRUCache<string, true>>();
+/** Sites found big enough: asked again after an hour (a site may shrink). */
+const bigSites = rememberedPerDb(60 * 60 * 1000);
 
 /** Whether a site has at least `min` per-person rollup rows (reads at most `min` index entries). */
 async function hasPersonDays(db: Db, tenantId: number, min: number): Promise<boolean> {
   if (min <= 0) return true;
-  let known = bigSites.get(db);
-  if (!known) {
-    known = new LRUCache<string, true>({ max: 10_000, ttl: 60 * 60 * 1000 });
-    bigSites.set(db, known);
-  }
+  const known = bigSites(db);
   const key = `${tenantId}\u0000${min}`;
   if (known.has(key)) return true;
   const row = (
