@@ -17,7 +17,7 @@
  * Env: BENCH_DATABASE_URL (admin URL, default postgres://postgres@127.0.0.1:5432/postgres),
  * BENCH_LOAD_SECONDS (60), BENCH_RATE (skip the search: requests/s), BENCH_SEED_EVENTS (per
  * site, 20000), BENCH_STEP_SECONDS (5), BENCH_START_RATE (100), BENCH_SEARCH_MARGIN (0.7),
- * BENCH_RUN_FRACTION (0.6).
+ * BENCH_RUN_FRACTION (0.6), BENCH_KEEP_DB=1 (keep the database, to study its plans).
  */
 import http from "node:http";
 import { availableParallelism } from "node:os";
@@ -228,7 +228,8 @@ async function main(): Promise<number> {
   const keysUrl = fakes[0]?.keysUrl as string; // one key server serves every fake's keys
 
   const db: BenchDatabase = await createBenchDatabase(settings.adminUrl);
-  cleanup.add(() => db.drop());
+  if (process.env.BENCH_KEEP_DB === "1") console.log(`keeping database ${db.name}`);
+  else cleanup.add(() => db.drop());
 
   const app: AppProcess = await startApp({
     name: "app",

@@ -51,7 +51,11 @@ export function masksJson(range: ReportRange): string {
   );
 }
 
-export const MASKS_CTE = `masks AS (
+/**
+ * The range's UTC days with the quarter-hour mask of each local day they hold. MATERIALIZED:
+ * inlined, the text-to-bit cast ran once per joined user_day row instead of once per mask.
+ */
+export const MASKS_CTE = `masks AS MATERIALIZED (
   SELECT utc_day, local_day, mask::bit(96) AS mask
   FROM json_to_recordset(?::json) AS t(utc_day date, local_day date, mask text)
 )`;
