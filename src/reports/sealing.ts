@@ -107,28 +107,32 @@ export async function readZone(
   tenantId: number,
   zone: string,
 ): Promise<ZoneState | null> {
+  // One round trip: the watermark and the periods (as JSON, in order).
   const found = (
     await db.raw(
-      `SELECT id, sealed_through::text AS sealed_through, site_sealed_through::text AS site
-       FROM report_zone WHERE tenant_id = ? AND zone = ?`,
+      `SELECT z.id, z.sealed_through::text AS sealed_through, z.site_sealed_through::text AS site,
+         (SELECT coalesce(json_agg(json_build_object('first', p.first_day::text,
+                   'last', p.last_day::text, 'resolved', p.resolved) ORDER BY p.first_day), '[]')
+          FROM zone_period p WHERE p.tenant_id = z.tenant_id AND p.zone_id = z.id) AS periods
+       FROM report_zone z WHERE z.tenant_id = ? AND z.zone = ?`,
       [tenantId, zone],
     )
-  ).rows[0] as { id: number; sealed_through: string | null; site: string | null } | undefined;
+  ).rows[0] as
+    | {
+        id: number;
+        sealed_through: string | null;
+        site: string | null;
+        periods: SealedPeriod[];
+      }
+    | undefined;
   if (!found) return null;
   const id = Number(found.id);
-  const periods = (
-    await db.raw(
-      `SELECT first_day::text AS first, last_day::text AS last, resolved FROM zone_period
-       WHERE tenant_id = ? AND zone_id = ? ORDER BY first_day`,
-      [tenantId, id],
-    )
-  ).rows as SealedPeriod[];
   return {
     id,
     zone,
     sealedThrough: found.sealed_through,
     siteSealedThrough: found.site,
-    periods,
+    periods: found.periods,
   };
 }
 

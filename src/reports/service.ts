@@ -14,7 +14,8 @@ import { getCalendar, type Scope } from "./queries/calendar.js";
 import type { Counts } from "./queries/sql.js";
 import { getTrackedSince, trackedAverage } from "./queries/tracked-days.js";
 import { getLastActive } from "./queries/last-active.js";
-import { resolveScope } from "./queries/scope.js";
+import { findPerson } from "./queries/person.js";
+import { NO_SUCH_ID, resolveScope } from "./queries/scope.js";
 import { getRecentEvents } from "./queries/user-activity.js";
 import {
   getUsersReport,
@@ -230,8 +231,9 @@ export class ReportService {
   /** One user's activity dialog: KPIs, calendar, breakdown and recent events. */
   async userActivity(tenant: Tenant, accountId: string, requested: CommonParams, now = new Date()) {
     const p = await this.kept(tenant.id, requested, now);
-    const scope = await this.scope(tenant.id, p.space, accountId);
-    const actorId = scope.actorId as number;
+    const person = await findPerson(this.db, tenant.id, accountId);
+    const actorId = person?.actorId ?? NO_SUCH_ID;
+    const scope = { ...(await this.scope(tenant.id, p.space, null)), actorId };
     const ex = await this.exclusions(tenant.id);
     const [days, counts] = await this.read(tenant.id, p.range.tz, (trx, zone) =>
       Promise.all([
@@ -241,8 +243,10 @@ export class ReportService {
     );
     const [recent, profile, last] = await Promise.all([
       getRecentEvents(this.db, tenant.id, actorId, p.range, scope.spaceId, ex),
-      this.withNames(tenant, [{ accountId } as UserRow]),
-      getLastActive(this.db, tenant.id, actorId, scope.spaceId, ex),
+      // The stored profile, however old (the directory job refreshes it); looked up only if
+      // it never was.
+      this.withNames(tenant, [{ ...person, accountId, known: person?.known ?? null } as UserRow]),
+      person ? getLastActive(this.db, tenant.id, person, scope.spaceId, ex) : null,
     ]);
     const activeInRange = days.filter((d) => d.events > 0).map((d) => d.date);
     const localToday = today(p.range.tz, now);

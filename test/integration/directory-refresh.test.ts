@@ -190,4 +190,15 @@ describe("report requests read group members and profiles as stored", () => {
     );
     expect(ids(await users("&include=inactive"))).toEqual(["admin", "alice", "bob"]);
   });
+
+  it("the activity dialog shows the stored name, however old, without asking Confluence", async () => {
+    advance(2 * DAY_MS); // past the day after which the job looks names up again; no job run
+    const mark = t.fake.requests.length;
+    const res = await get(`/api/reports/users/alice?${RANGE}`);
+    expect(res.status).toBe(200);
+    const body = await res.json<{ displayName: string; lastActive: string | null }>();
+    expect(body.displayName).toBe("Alice Active");
+    expect(body.lastActive).toBe(new Date(REAL_START - MINUTE).toISOString());
+    expect(callsSince(mark)).toEqual([]);
+  });
 });

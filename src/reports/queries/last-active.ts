@@ -1,19 +1,22 @@
 import type { Db } from "../../db/knex.js";
 import { type Exclusions, intArray } from "../exclusions.js";
+import type { Person } from "./person.js";
 
 /**
  * When a person was last active, whatever the range: on the site, or in one space. What
  * exclusions cover does not count: an excluded person or space has none; with excluded
  * spaces, the latest event left (one backwards index probe), or the stored time when
- * retention removed them all.
+ * retention removed them all. Site-wide without excluded spaces: the person's stored time,
+ * with no query.
  */
 export async function getLastActive(
   db: Db,
   tenantId: number,
-  actorId: number,
+  person: Pick<Person, "actorId" | "lastActiveAt">,
   spaceId: number | null,
   ex: Exclusions,
 ): Promise<string | null> {
+  const { actorId } = person;
   if (ex.actorIds.includes(actorId) || (spaceId !== null && ex.spaceIds.includes(spaceId))) {
     return null;
   }
@@ -31,11 +34,9 @@ export async function getLastActive(
     const any = await db("event").where({ tenant_id: tenantId, actor_id: actorId }).first("id");
     if (any) return null;
   }
-  const row =
-    spaceId === null
-      ? await db("actor").where({ tenant_id: tenantId, id: actorId }).first("last_active_at")
-      : await db("space_actor")
-          .where({ tenant_id: tenantId, space_id: spaceId, actor_id: actorId })
-          .first("last_active_at");
+  if (spaceId === null) return person.lastActiveAt;
+  const row = await db("space_actor")
+    .where({ tenant_id: tenantId, space_id: spaceId, actor_id: actorId })
+    .first("last_active_at");
   return row?.last_active_at ? new Date(row.last_active_at).toISOString() : null;
 }
