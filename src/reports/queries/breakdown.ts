@@ -7,12 +7,14 @@ import { type Exclusions, keepIncludedSql, NO_EXCLUSIONS } from "../exclusions.j
 import type { Scope } from "./calendar.js";
 import { excludedCounts } from "./excluded.js";
 import {
+  COUNT_COLUMNS,
   type Counts,
   countsFrom,
   emptyCounts,
   RAW_TYPE_COUNTS,
   rollupCountsSql,
-  sealedSumSql,
+  sealedRowsSql,
+  SUM_COUNTS,
 } from "./sql.js";
 
 /**
@@ -64,19 +66,23 @@ async function rollupBreakdown(
     for (const r of rows) counts[typeFromCode(Number(r.type))] = Number(r.n);
     return counts;
   }
+  // One statement: the sealed rows and the live parts' rows, summed.
   const split = splitRange(range, zone);
-  const total = emptyCounts();
   const parts = [
-    ...(split.sealed ? [sealedSumSql(tenantId, split.sealed, actorId)] : []),
+    ...(split.sealed ? [sealedRowsSql(tenantId, split.sealed, actorId)] : []),
     ...split.live.map((live) => rollupCountsSql(live, tenantId, actorId)),
   ];
-  for (const q of parts) {
-    const row = (await db.raw(q.sql, q.bindings)).rows[0];
-    if (!row) continue;
-    const counts = countsFrom(row);
-    for (const t of EVENT_TYPE_NAMES) total[t] += counts[t];
-  }
-  return total;
+  if (parts.length === 0) return emptyCounts();
+  const row = (
+    await db.raw(
+      `SELECT ${SUM_COUNTS}
+       FROM (${parts
+         .map((q, i) => `SELECT ${COUNT_COLUMNS.join(", ")} FROM (${q.sql}) p${i}`)
+         .join(" UNION ALL ")}) x`,
+      parts.flatMap((q) => q.bindings),
+    )
+  ).rows[0] as Record<string, unknown>;
+  return countsFrom(row);
 }
 
 /** A space (with or without a user): raw events, without the excluded ones. */

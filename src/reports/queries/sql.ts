@@ -170,26 +170,6 @@ export function sealedRowsSql(
   return { sql: parts.join(" UNION ALL "), bindings };
 }
 
-/**
- * Per actor: counts and active days over a range's sealed part, summed (sealedRowsSql); actors
- * without an event in it are left out. Columns: actor_id, n_view, ..., active_days.
- */
-export function sealedSumSql(
-  tenantId: number,
-  sealed: SealedPart,
-  actorId: number | null,
-): { sql: string; bindings: (string | number)[] } {
-  const rows = sealedRowsSql(tenantId, sealed, actorId);
-  return {
-    sql: `SELECT actor_id, ${COUNT_COLUMNS.map((c) => `sum(${c})::int AS ${c}`).join(", ")},
-        sum(active_days)::int AS active_days
-      FROM (${rows.sql}) p
-      GROUP BY actor_id
-      HAVING sum(active_days) > 0`,
-    bindings: rows.bindings,
-  };
-}
-
 /** The masks of several disjoint ranges, as one JSON table for MASKS_CTE. */
 export function masksJsonOf(ranges: ReportRange[]): string {
   return JSON.stringify(
