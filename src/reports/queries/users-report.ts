@@ -80,13 +80,18 @@ export function usersReportSql(
   /** Excluded spaces: their events leave every person's counts and active days. */
   excludedSpaces: number[] = [],
   /**
-   * "ordered": every listed row, sorted, with its profile (the CSV stream). "paged": unsorted,
-   * with profiles only when the search or the sort needs them (getUsersReport sorts, pages and
-   * adds the profiles of one page).
+   * "ordered": every listed row, sorted, for the CSV stream (account id and counts): active
+   * days and last activity are computed only when the sort needs them (NULL otherwise).
+   * "paged": unsorted, every column (getUsersReport sorts, pages and adds the profiles of one
+   * page). Either way, profiles only when the search or the sort needs them.
    */
   shape: "ordered" | "paged" = "ordered",
 ): { sql: string; bindings: (string | number)[]; profiles: boolean } {
   const bindings: (string | number)[] = [];
+  // Active days cost a pass over the rollups' quarter bits (and, with excluded spaces, a probe
+  // per person and day); an export of counts sorted otherwise does without them.
+  const withActiveDays = shape === "paged" || p.sort === "activeDays";
+  const withLastActive = shape === "paged" || p.sort === "lastActive";
   let ctes: string;
   if (p.space === null) {
     // Sealed periods: their sums. Days before and after them: rollups + raw edges.
@@ -100,15 +105,24 @@ export function usersReportSql(
       bindings.push(...b);
     }
     if (split.live.length > 0) {
-      parts.push(MASKS_CTE);
-      bindings.push(masksJsonOf(split.live));
+      if (withActiveDays) {
+        parts.push(MASKS_CTE);
+        bindings.push(masksJsonOf(split.live));
+      }
       split.live.forEach((live, i) => {
         const counts = rollupCountsSql(live, tenantId, null);
-        const active = rollupActiveDaysSql(live, tenantId, null);
-        parts.push(`c${i} AS (${counts.sql})`, `d${i} AS (${active.sql})`);
-        members.push(`SELECT c${i}.actor_id, ${COUNT_COLUMNS.map((x) => `c${i}.${x}`).join(", ")},
-          d${i}.active_days FROM c${i} JOIN d${i} USING (actor_id)`);
-        bindings.push(...counts.bindings, ...active.bindings);
+        parts.push(`c${i} AS (${counts.sql})`);
+        bindings.push(...counts.bindings);
+        const columns = COUNT_COLUMNS.map((x) => `c${i}.${x}`).join(", ");
+        if (withActiveDays) {
+          const active = rollupActiveDaysSql(live, tenantId, null);
+          parts.push(`d${i} AS (${active.sql})`);
+          bindings.push(...active.bindings);
+          members.push(`SELECT c${i}.actor_id, ${columns}, d${i}.active_days
+            FROM c${i} JOIN d${i} USING (actor_id)`);
+        } else {
+          members.push(`SELECT c${i}.actor_id, ${columns}, 0 AS active_days FROM c${i}`);
+        }
       });
     }
     if (excludedSpaces.length > 0) {
@@ -132,21 +146,26 @@ export function usersReportSql(
         p.range.end.toISOString(),
         spaces,
       );
-      members.push(`SELECT xe.actor_id, ${COUNT_COLUMNS.map((c) => `-xe.${c}`).join(", ")},
-          CASE WHEN EXISTS (
-            SELECT 1 FROM event e
-            WHERE e.tenant_id = ? AND e.actor_id = xe.actor_id
-              AND e.occurred_at >= (?::timestamptz[])[xe.i]
-              AND e.occurred_at < (?::timestamptz[])[xe.i + 1]
-              AND (e.space_id IS NULL OR e.space_id <> ALL(?::int[]))
-          ) THEN 0 ELSE -1 END
-        FROM xe`);
-      bindings.push(tenantId, bounds, bounds, spaces);
+      const taken = COUNT_COLUMNS.map((c) => `-xe.${c}`).join(", ");
+      if (withActiveDays) {
+        members.push(`SELECT xe.actor_id, ${taken},
+            CASE WHEN EXISTS (
+              SELECT 1 FROM event e
+              WHERE e.tenant_id = ? AND e.actor_id = xe.actor_id
+                AND e.occurred_at >= (?::timestamptz[])[xe.i]
+                AND e.occurred_at < (?::timestamptz[])[xe.i + 1]
+                AND (e.space_id IS NULL OR e.space_id <> ALL(?::int[]))
+            ) THEN 0 ELSE -1 END
+          FROM xe`);
+        bindings.push(tenantId, bounds, bounds, spaces);
+      } else {
+        members.push(`SELECT xe.actor_id, ${taken}, 0 FROM xe`);
+      }
     }
     ctes = `${parts.join(",\n")},
       summed AS (
         SELECT x.actor_id, ${COUNT_COLUMNS.map((c) => `sum(x.${c})::int AS ${c}`).join(", ")},
-          sum(x.active_days)::int AS active_days
+          ${withActiveDays ? "sum(x.active_days)::int" : "NULL::int"} AS active_days
         FROM (${members.join(" UNION ALL ")}) x
         GROUP BY x.actor_id
         -- Listed: people with an event left in the range (every row has one, unless all of
@@ -191,16 +210,18 @@ export function usersReportSql(
   // backwards index probe per person); the stored time only when retention removed every raw
   // event of theirs (otherwise it may be an excluded space's).
   const lastLeft = (actor: string, stored: string) =>
-    p.space === null && excludedSpaces.length > 0
-      ? `coalesce((SELECT e.occurred_at FROM event e
+    !withLastActive
+      ? "NULL::timestamptz"
+      : p.space === null && excludedSpaces.length > 0
+        ? `coalesce((SELECT e.occurred_at FROM event e
            WHERE e.tenant_id = ? AND e.actor_id = ${actor}
              AND (e.space_id IS NULL OR e.space_id <> ALL(?::int[]))
            ORDER BY e.occurred_at DESC LIMIT 1),
          CASE WHEN NOT EXISTS (SELECT 1 FROM event e WHERE e.tenant_id = ? AND e.actor_id = ${actor})
            THEN ${stored} END)`
-      : stored;
+        : stored;
   const lastLeftBindings =
-    p.space === null && excludedSpaces.length > 0
+    withLastActive && p.space === null && excludedSpaces.length > 0
       ? [tenantId, intArray(excludedSpaces), tenantId]
       : [];
   const base = `SELECT account_id, active_days, ${lastLeft("stats.actor_id", "last_active")} AS last_active,
@@ -210,7 +231,7 @@ export function usersReportSql(
     // Members of the group with no event in the range: zeros, and when they were last active
     // (site-wide, or in the space), or never.
     const lastActive =
-      p.space === null
+      p.space === null || !withLastActive
         ? lastLeft("a.id", "a.last_active_at")
         : `(SELECT sa.last_active_at FROM space_actor sa WHERE sa.tenant_id = a.tenant_id
              AND sa.space_id = (SELECT id FROM sp) AND sa.actor_id = a.id)`;
@@ -233,7 +254,7 @@ export function usersReportSql(
     ctes += `,
       everyone AS (${base})`;
   }
-  const profiles = shape === "ordered" || p.q !== null || p.sort === "name";
+  const profiles = p.q !== null || p.sort === "name";
   if (profiles) bindings.push(tenantId); // user_profile join
   const where: string[] = [];
   if (excluded.length > 0) {
