@@ -29,9 +29,11 @@ export const SUM_COUNTS = COUNT_COLUMNS.map((c) => `coalesce(sum(${c}), 0)::int 
 
 export const TOTAL_EXPR = COUNT_COLUMNS.join(" + ");
 
+const COUNT_KEYS = EVENT_TYPE_NAMES.map((t) => [t, `n_${t}`] as const);
+
 export function countsFrom(row: Record<string, unknown>): Counts {
   const counts = {} as Counts;
-  for (const t of EVENT_TYPE_NAMES) counts[t] = Number(row[`n_${t}`] ?? 0);
+  for (const [t, column] of COUNT_KEYS) counts[t] = Number(row[column] ?? 0);
   return counts;
 }
 

@@ -353,20 +353,22 @@ export async function getUsersReport(
         bindings: [p.limit, p.offset, tenantId],
       };
   const sums = COUNT_COLUMNS.map((c) => `coalesce(sum(${c}), 0)::int AS ${c}`).join(", ");
+  // Listed people outside the licence group: one anti-join (members are unique per group), not
+  // a probe per listed person.
   const licence =
     licenceGroup === null
-      ? { sql: "NULL::int AS site_users, NULL::int AS outside", bindings: [] }
+      ? { sql: "NULL::int AS site_users, NULL::int AS outside", join: "", bindings: [] }
       : {
           sql: `(SELECT count(*)::int FROM group_member WHERE tenant_id = ? AND group_id = ?)
                   AS site_users,
-                (count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM group_member g
-                  WHERE g.tenant_id = ? AND g.group_id = ? AND g.account_id = q.account_id)))::int
-                  AS outside`,
+                (count(*) - count(g.account_id))::int AS outside`,
+          join: `LEFT JOIN group_member g
+                   ON g.tenant_id = ? AND g.group_id = ? AND g.account_id = q.account_id`,
           bindings: [tenantId, licenceGroup, tenantId, licenceGroup],
         };
   const result = await db.raw(
     `WITH q AS (${sql}),
-      summary AS (SELECT count(*)::int AS users, ${licence.sql}, ${sums} FROM q),
+      summary AS (SELECT count(*)::int AS users, ${licence.sql}, ${sums} FROM q ${licence.join}),
       page AS (${page.sql})
      SELECT (SELECT row_to_json(summary) FROM summary) AS summary,
             coalesce((SELECT json_agg(page ORDER BY ${order}) FROM page), '[]'::json) AS rows`,
