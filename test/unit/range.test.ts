@@ -184,3 +184,20 @@ describe("streaks stay within their input", () => {
     expect(streakIsCurrent({ to: "2026-11-20" }, "2026-11-22")).toBe(false);
   });
 });
+
+describe("buildRange is built once per from, to and zone", () => {
+  it("answers the same frozen range again, and a fresh one for another zone", () => {
+    const a = buildRange("2025-12-04", "2026-12-03", "Asia/Kolkata");
+    expect(buildRange("2025-12-04", "2026-12-03", "Asia/Kolkata")).toBe(a);
+    expect(Object.isFrozen(a) && Object.isFrozen(a.days) && Object.isFrozen(a.masks)).toBe(true);
+    expect(() => (a.days as { date: string; start: Date }[]).push(a.days[0]!)).toThrow(TypeError);
+    const b = buildRange("2025-12-04", "2026-12-03", "Asia/Kathmandu");
+    expect(b).not.toBe(a);
+    expect(b.start.getTime() - a.start.getTime()).toBe(-15 * 60_000); // +05:45 against +05:30
+  });
+
+  it("does not remember a refused range", () => {
+    expect(() => buildRange("2026-12-03", "2026-12-02", "UTC")).toThrow(RangeError);
+    expect(() => buildRange("2026-12-03", "2026-12-02", "UTC")).toThrow(RangeError);
+  });
+});
