@@ -3,7 +3,13 @@ import { LRUCache } from "lru-cache";
 import type { Db } from "../db/knex.js";
 import { type Periodic, startPeriodic } from "../jobs/periodic.js";
 import type { Logger } from "../log.js";
-import { boundsLiteral, COUNT_COLUMNS, DAY_SLOTS, RAW_TYPE_COUNTS } from "./queries/sql.js";
+import {
+  boundsLiteral,
+  COUNT_COLUMNS,
+  DAY_SLOTS,
+  RAW_TYPE_COUNTS,
+  TOTAL_EXPR,
+} from "./queries/sql.js";
 import {
   addDays,
   buildRange,
@@ -26,6 +32,9 @@ import {
  * four into blocks without `cum` (old history is sealed as blocks at once). A report over a
  * range reads slices and sums of the sealed periods, and only the days outside them (today,
  * and the part of an old block a range starts in) from the live rollups.
+ * A week's rows, and a block's rows of people with at least DAY_TOTALS_MIN_EVENTS events in it,
+ * also carry the person's events per local day (`day_events`): one person's calendar reads
+ * them instead of their raw events (which a light block's few stay read from).
  * Storage follows activity: a row per person and period in which the person did something,
  * in at most MAX_ZONES_PER_SITE zones used in the last UNUSED_ZONE_DAYS days (others are dropped).
  *
@@ -48,6 +57,12 @@ export const COMPACT_AFTER_WEEKS = 12;
  */
 export const RESOLVED_WEEKS = 6;
 const BLOCK_WEEKS = 4;
+/**
+ * A block's row keeps the person's events per day from this many events in the block: the
+ * busiest people's calendars then read a row per period, not their raw events (117 k a year
+ * for the heaviest on bench:reports' site), and a light block costs fewer raw events than this.
+ */
+export const DAY_TOTALS_MIN_EVENTS = 200;
 const LOCK_NAMESPACE = 8_734_211;
 
 export interface SealedPeriod {
@@ -383,34 +398,34 @@ async function writePeriod(
   first: string,
   last: string,
   resolved: boolean,
+  dayTotalsMin: number,
 ): Promise<Date> {
   const days = buildRange(first, last, zone.zone);
   const bounds = boundsLiteral(days);
   const window = [tenantId, days.start.toISOString(), days.end.toISOString()];
   const columns = `tenant_id, zone_id, first_day, actor_id, ${COUNT_COLUMNS.join(", ")}, active_days`;
-  if (resolved) {
-    await trx.raw(
-      `INSERT INTO zone_user_period (${columns}, cum)
-       SELECT ?, ?, ?::date, actor_id, ${COUNT_COLUMNS.map((c) => `sum(${c})::int`).join(", ")},
-         count(*)::smallint, ${CUM_ARRAY}
-       FROM (
-         SELECT actor_id, width_bucket(occurred_at, ?::timestamptz[]) - 1 AS d, ${RAW_TYPE_COUNTS}
-         FROM event WHERE tenant_id = ? AND occurred_at >= ? AND occurred_at < ?
-         GROUP BY 1, 2
-       ) per_day
-       GROUP BY actor_id`,
-      [tenantId, zone.id, first, bounds, ...window],
-    );
-  } else {
-    await trx.raw(
-      `INSERT INTO zone_user_period (${columns})
-       SELECT ?, ?, ?::date, actor_id, ${RAW_TYPE_COUNTS},
-         count(DISTINCT width_bucket(occurred_at, ?::timestamptz[]))::smallint
+  // Events per local day (a week's 7, or a block's 28): always for a week, which a block is
+  // later merged from; for a block, only for the people busy enough to be worth it.
+  const week = daysBetween(first, last) < 7;
+  const slots = week ? DAY_SLOTS : BLOCK_WEEKS * 7;
+  const dayEvents = `CASE WHEN ${week ? "true" : `sum(${TOTAL_EXPR}) >= ?`} THEN ARRAY[${Array.from(
+    { length: slots },
+    (_, k) => `coalesce(sum(${TOTAL_EXPR}) FILTER (WHERE d = ${k}), 0)::int`,
+  ).join(", ")}] END`;
+  const dayEventsBindings = week ? [] : [dayTotalsMin];
+  // Per person and local day (d = 0 for the first), then per person.
+  await trx.raw(
+    `INSERT INTO zone_user_period (${columns}, day_events${resolved ? ", cum" : ""})
+     SELECT ?, ?, ?::date, actor_id, ${COUNT_COLUMNS.map((c) => `sum(${c})::int`).join(", ")},
+       count(*)::smallint, ${dayEvents}${resolved ? `, ${CUM_ARRAY}` : ""}
+     FROM (
+       SELECT actor_id, width_bucket(occurred_at, ?::timestamptz[]) - 1 AS d, ${RAW_TYPE_COUNTS}
        FROM event WHERE tenant_id = ? AND occurred_at >= ? AND occurred_at < ?
-       GROUP BY actor_id`,
-      [tenantId, zone.id, first, bounds, ...window],
-    );
-  }
+       GROUP BY 1, 2
+     ) per_day
+     GROUP BY actor_id`,
+    [tenantId, zone.id, first, ...dayEventsBindings, bounds, ...window],
+  );
   await trx.raw(
     `INSERT INTO zone_period (tenant_id, zone_id, first_day, last_day, resolved)
      VALUES (?, ?, ?::date, ?::date, ?)`,
@@ -442,6 +457,7 @@ export async function sealZone(
   now: Date = new Date(),
   maxSteps = 8,
   compactAfterWeeks = COMPACT_AFTER_WEEKS,
+  dayTotalsMin = DAY_TOTALS_MIN_EVENTS,
 ): Promise<number> {
   const limit = Math.min(maxSteps, MAX_SEAL_WEEKS_PER_RUN);
   const today = localDate(now, zone.zone);
@@ -478,7 +494,7 @@ export async function sealZone(
           [tenantId, zone.id, monday],
         );
       }
-      const end = await writePeriod(trx, tenantId, zone, monday, last, resolved);
+      const end = await writePeriod(trx, tenantId, zone, monday, last, resolved, dayTotalsMin);
       await trx.raw(
         "UPDATE report_zone SET sealed_through = ?::date, sealed_until = ? WHERE tenant_id = ? AND id = ?",
         [last, end.toISOString(), tenantId, zone.id],
@@ -553,6 +569,7 @@ export async function compactZone(
   tenantId: number,
   zoneId: number,
   afterWeeks = COMPACT_AFTER_WEEKS,
+  dayTotalsMin = DAY_TOTALS_MIN_EVENTS,
 ): Promise<number> {
   let made = 0;
   for (let step = 0; step < MAX_SEAL_WEEKS_PER_RUN; step++) {
@@ -573,6 +590,20 @@ export async function compactZone(
         if (!startsBlock(a.first) || daysBetween(a.first, b.last) !== BLOCK_WEEKS * 7 - 1) continue;
         if (daysBetween(b.last, a.through) < afterWeeks * 7) return true;
         const sums = COUNT_COLUMNS.map((c) => `sum(${c})::int`).join(", ");
+        // The block's events per day: its weeks' (a week without a row: none), for the people
+        // busy enough (DAY_TOTALS_MIN_EVENTS).
+        const weeks = Array.from({ length: BLOCK_WEEKS }, (_, k) => addDays(a.first, 7 * k));
+        const dayEvents = `CASE WHEN sum(${TOTAL_EXPR}) >= ? AND bool_and(day_events IS NOT NULL)
+          THEN ${weeks
+            .map(
+              () =>
+                `coalesce(max(CASE WHEN first_day = ?::date THEN day_events END), '{${Array(
+                  DAY_SLOTS,
+                )
+                  .fill(0)
+                  .join(",")}}'::int[])`,
+            )
+            .join(" || ")} END`;
         await trx.raw(
           `WITH gone AS (
              DELETE FROM zone_user_period
@@ -580,10 +611,10 @@ export async function compactZone(
              RETURNING *
            )
            INSERT INTO zone_user_period (tenant_id, zone_id, first_day, actor_id,
-             ${COUNT_COLUMNS.join(", ")}, active_days)
-           SELECT ?, ?, ?::date, actor_id, ${sums}, sum(active_days)::smallint
+             ${COUNT_COLUMNS.join(", ")}, active_days, day_events)
+           SELECT ?, ?, ?::date, actor_id, ${sums}, sum(active_days)::smallint, ${dayEvents}
            FROM gone GROUP BY actor_id`,
-          [tenantId, zoneId, a.first, b.last, tenantId, zoneId, a.first],
+          [tenantId, zoneId, a.first, b.last, tenantId, zoneId, a.first, dayTotalsMin, ...weeks],
         );
         await trx.raw(
           "DELETE FROM zone_period WHERE tenant_id = ? AND zone_id = ? AND first_day >= ?::date AND first_day <= ?::date",
@@ -676,6 +707,8 @@ export interface SealOptions {
   compactAfterWeeks?: number;
   /** Per-person periods are sealed for sites with at least this many rollup rows. */
   minPersonDays?: number;
+  /** A block's rows keep events per day from this many events (DAY_TOTALS_MIN_EVENTS). */
+  dayTotalsMin?: number;
 }
 
 /**
@@ -752,8 +785,17 @@ export async function sealAll(db: Db, logger: Logger, opts: SealOptions = {}): P
     }
     // A small site's per-person periods are not sealed (any sealed before stay exact).
     if (!big.get(tenantId)) continue;
-    total += await sealZone(db, tenantId, zone, now, MAX_SEAL_WEEKS_PER_RUN, afterWeeks);
-    await compactZone(db, tenantId, zoneId, afterWeeks);
+    const dayTotalsMin = opts.dayTotalsMin ?? DAY_TOTALS_MIN_EVENTS;
+    total += await sealZone(
+      db,
+      tenantId,
+      zone,
+      now,
+      MAX_SEAL_WEEKS_PER_RUN,
+      afterWeeks,
+      dayTotalsMin,
+    );
+    await compactZone(db, tenantId, zoneId, afterWeeks, dayTotalsMin);
   }
   if (total > 0) logger.debug({ days: total }, "sealed report days");
   return total;

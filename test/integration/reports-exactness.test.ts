@@ -274,4 +274,30 @@ describe(`reports are exact in every zone (${BACKEND}, seed ${SEED})`, () => {
       for (const tz of ZONES) await checkZone(tz);
     }, 300_000);
   });
+
+  describe("with every sealed row's events per day (one person's calendar reads them)", () => {
+    it("seals again keeping day totals in blocks too, and they add up to the rows' counts", async () => {
+      await t.db("zone_user_period").delete();
+      await t.db("zone_period").delete();
+      await t.db("report_zone").update({ sealed_through: null, sealed_until: null });
+      await sealAll(t.db, createLogger("silent"), { minPersonDays: 0, dayTotalsMin: 0 });
+      const rows = (
+        await t.db.raw(
+          `SELECT p.last_day - p.first_day + 1 AS days, cardinality(r.day_events) AS slots,
+             (SELECT sum(x) FROM unnest(r.day_events) x)::int AS per_day,
+             (r.n_view + r.n_create + r.n_edit + r.n_delete + r.n_comment + r.n_like
+               + r.n_attachment + r.n_label + r.n_space + r.n_other) AS total
+           FROM zone_user_period r
+           JOIN zone_period p ON p.tenant_id = r.tenant_id AND p.zone_id = r.zone_id
+             AND p.first_day = r.first_day`,
+        )
+      ).rows as { days: number; slots: number | null; per_day: number | null; total: number }[];
+      expect(rows.some((r) => Number(r.days) === 28)).toBe(true); // blocks were made
+      for (const r of rows) {
+        expect(r.slots).toBe(Number(r.days) === 28 ? 28 : 7);
+        expect(r.per_day).toBe(r.total);
+      }
+    }, 300_000);
+    it.each(ZONES)("users, calendar, breakdown and one user's activity match in %s", checkZone);
+  });
 });

@@ -1,6 +1,6 @@
 import type { Knex } from "knex";
 import type { Db } from "../../db/knex.js";
-import type { ReportRange } from "../range.js";
+import { daysBetween, type ReportRange } from "../range.js";
 import { splitSiteDays, type ZoneState } from "../sealing.js";
 import { type Exclusions, keepIncludedSql, NO_EXCLUSIONS } from "../exclusions.js";
 import { excludedPerDay } from "./excluded.js";
@@ -59,9 +59,82 @@ async function rollupCalendar(
   zone: ZoneState | null,
 ): Promise<CalendarDay[]> {
   if (actorId === null) return siteCalendar(db, tenantId, range, zone);
-  // One person's events per local day: their raw events (one index range), which the retention
-  // horizon keeps for every day a report may show.
-  return rawCalendar(db, tenantId, range, { spaceId: null, actorId });
+  return personCalendar(db, tenantId, range, actorId, zone);
+}
+
+/**
+ * One person's events per local day: the sealed periods' day totals where their rows carry
+ * them (a sealed period without a row of theirs: no events), their raw events for the other
+ * days (which the retention horizon keeps for every day a report may show).
+ */
+async function personCalendar(
+  db: Db | Knex.Transaction,
+  tenantId: number,
+  range: ReportRange,
+  actorId: number,
+  zone: ZoneState | null,
+): Promise<CalendarDay[]> {
+  const n = range.days.length;
+  /** Events per day of the range; null where the sealed rows do not tell. */
+  const events: (number | null)[] = new Array<number | null>(n).fill(null);
+  const periods = (zone?.periods ?? []).filter((p) => p.last >= range.from && p.first <= range.to);
+  if (zone !== null && periods.length > 0) {
+    const rows = (
+      await db.raw(
+        `SELECT first_day::text AS first, day_events FROM zone_user_period
+         WHERE tenant_id = ? AND zone_id = ? AND actor_id = ? AND first_day = ANY(?::date[])`,
+        [tenantId, zone.id, actorId, `{${periods.map((p) => p.first).join(",")}}`],
+      )
+    ).rows as { first: string; day_events: number[] | null }[];
+    const totals = new Map(rows.map((r) => [r.first, r.day_events]));
+    for (const p of periods) {
+      const row = totals.get(p.first);
+      if (row === null) continue; // a row without day totals: their raw events
+      const offset = daysBetween(range.from, p.first);
+      const first = Math.max(0, offset);
+      const last = Math.min(n - 1, offset + daysBetween(p.first, p.last));
+      for (let i = first; i <= last; i++)
+        events[i] = row === undefined ? 0 : (row[i - offset] ?? 0);
+    }
+  }
+  // The other days from raw events: one time interval per run of them.
+  const runs: { start: Date; end: Date }[] = [];
+  for (let i = 0; i < n; i++) {
+    if (events[i] !== null) continue;
+    let j = i;
+    while (j + 1 < n && events[j + 1] === null) j++;
+    const next = range.days[j + 1];
+    runs.push({
+      start: (range.days[i] as { start: Date }).start,
+      end: next ? next.start : range.end,
+    });
+    i = j;
+  }
+  if (runs.length > 0) {
+    const rows = (
+      await db.raw(
+        `SELECT width_bucket(occurred_at, ?::timestamptz[]) AS i, count(*)::int AS events
+         FROM event
+         WHERE tenant_id = ? AND actor_id = ?
+           AND (${runs.map(() => "(occurred_at >= ? AND occurred_at < ?)").join(" OR ")})
+         GROUP BY 1`,
+        [
+          boundsLiteral(range),
+          tenantId,
+          actorId,
+          ...runs.flatMap((r) => [r.start.toISOString(), r.end.toISOString()]),
+        ],
+      )
+    ).rows as { i: number; events: number }[];
+    for (const r of rows) {
+      const i = Number(r.i) - 1;
+      if (i >= 0 && i < n) events[i] = Number(r.events);
+    }
+  }
+  return range.days.map((d, i) => {
+    const count = events[i] ?? 0;
+    return { date: d.date, events: count, users: count > 0 ? 1 : 0 };
+  });
 }
 
 /**
