@@ -151,7 +151,8 @@ const built = new LRUCache<string, ReportRange>({
 /**
  * The range's days, precomputed: `from..to` inclusive, at most MAX_RANGE_DAYS of them
  * (RangeError otherwise). Every loop below runs over this count, never over date strings.
- * The answer is shared between callers and frozen: never change it.
+ * The answer is shared between callers: frozen (its arrays and their entries; its Dates cannot
+ * be, so never set them).
  */
 export function buildRange(from: string, to: string, tz: string): ReportRange {
   const key = `${from}\u0000${to}\u0000${tz}`;
@@ -214,10 +215,10 @@ function computeRange(from: string, to: string, tz: string): ReportRange {
     tz,
     start,
     end,
-    days: Object.freeze(days) as ReportRange["days"],
-    fullUtcDays,
-    edges: Object.freeze(edges) as ReportRange["edges"],
-    masks: Object.freeze(masks) as ReportRange["masks"],
+    days: Object.freeze(days.map((d) => Object.freeze(d))) as ReportRange["days"],
+    fullUtcDays: fullUtcDays && Object.freeze(fullUtcDays),
+    edges: Object.freeze(edges.map((e) => Object.freeze(e))) as ReportRange["edges"],
+    masks: Object.freeze(masks.map((m) => Object.freeze(m))) as ReportRange["masks"],
   });
 }
 

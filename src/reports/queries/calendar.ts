@@ -77,7 +77,11 @@ async function personCalendar(
   const n = range.days.length;
   /** Events per day of the range; null where the sealed rows do not tell. */
   const events: (number | null)[] = new Array<number | null>(n).fill(null);
-  const periods = (zone?.periods ?? []).filter((p) => p.last >= range.from && p.first <= range.to);
+  // The sealed periods the range overlaps (up to the watermark, as splitRange reads them).
+  const through = zone?.sealedThrough ?? null;
+  const periods = (zone?.periods ?? []).filter(
+    (p) => through !== null && p.last <= through && p.last >= range.from && p.first <= range.to,
+  );
   if (zone !== null && periods.length > 0) {
     const rows = (
       await db.raw(
