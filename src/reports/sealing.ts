@@ -597,11 +597,8 @@ export async function compactZone(
           THEN ${weeks
             .map(
               () =>
-                `coalesce(max(CASE WHEN first_day = ?::date THEN day_events END), '{${Array(
-                  DAY_SLOTS,
-                )
-                  .fill(0)
-                  .join(",")}}'::int[])`,
+                `coalesce(max(CASE WHEN first_day = ?::date THEN day_events END),
+                   array_fill(0, ARRAY[${DAY_SLOTS}]))`,
             )
             .join(" || ")} END`;
         await trx.raw(

@@ -114,29 +114,12 @@ async function personCalendar(
     });
     i = j;
   }
-  if (runs.length > 0) {
-    const rows = (
-      await db.raw(
-        `SELECT width_bucket(occurred_at, ?::timestamptz[]) AS i, count(*)::int AS events
-         FROM event
-         WHERE tenant_id = ? AND actor_id = ?
-           AND (${runs.map(() => "(occurred_at >= ? AND occurred_at < ?)").join(" OR ")})
-         GROUP BY 1`,
-        [
-          boundsLiteral(range),
-          tenantId,
-          actorId,
-          ...runs.flatMap((r) => [r.start.toISOString(), r.end.toISOString()]),
-        ],
-      )
-    ).rows as { i: number; events: number }[];
-    for (const r of rows) {
-      const i = Number(r.i) - 1;
-      if (i >= 0 && i < n) events[i] = Number(r.events);
-    }
-  }
+  const raw =
+    runs.length > 0
+      ? await rawCalendar(db, tenantId, range, { spaceId: null, actorId }, NO_EXCLUSIONS, runs)
+      : null;
   return range.days.map((d, i) => {
-    const count = events[i] ?? 0;
+    const count = events[i] ?? raw?.[i]?.events ?? 0;
     return { date: d.date, events: count, users: count > 0 ? 1 : 0 };
   });
 }
@@ -219,14 +202,15 @@ async function rawCalendar(
   range: ReportRange,
   scope: Scope,
   ex: Exclusions = NO_EXCLUSIONS,
+  /** Only the events inside these intervals of the range (default: the whole range). */
+  windows: { start: Date; end: Date }[] = [range],
 ): Promise<CalendarDay[]> {
   const keep = keepIncludedSql(ex);
   const filters: string[] = [];
   const bindings: (string | number)[] = [
     boundsLiteral(range),
     tenantId,
-    range.start.toISOString(),
-    range.end.toISOString(),
+    ...windows.flatMap((w) => [w.start.toISOString(), w.end.toISOString()]),
   ];
   if (scope.spaceId !== null) {
     filters.push("AND space_id = ?");
@@ -246,7 +230,9 @@ async function rawCalendar(
       `SELECT width_bucket(occurred_at, ?::timestamptz[]) AS i, count(*)::int AS events,
          ${users} AS users
        FROM event
-       WHERE tenant_id = ? AND occurred_at >= ? AND occurred_at < ? ${filters.join(" ")}
+       WHERE tenant_id = ?
+         AND (${windows.map(() => "(occurred_at >= ? AND occurred_at < ?)").join(" OR ")})
+         ${filters.join(" ")}
        GROUP BY 1`,
       bindings,
     )

@@ -15,6 +15,7 @@ import {
   rollupActiveDaysSql,
   rollupCountsSql,
   sealedRowsSql,
+  SUM_COUNTS,
   TOTAL_EXPR,
 } from "./sql.js";
 
@@ -352,7 +353,6 @@ export async function getUsersReport(
               LEFT JOIN user_profile pr ON pr.tenant_id = ? AND pr.account_id = q.account_id`,
         bindings: [p.limit, p.offset, tenantId],
       };
-  const sums = COUNT_COLUMNS.map((c) => `coalesce(sum(${c}), 0)::int AS ${c}`).join(", ");
   // Listed people outside the licence group: one anti-join (members are unique per group), not
   // a probe per listed person.
   const licence =
@@ -368,7 +368,7 @@ export async function getUsersReport(
         };
   const result = await db.raw(
     `WITH q AS (${sql}),
-      summary AS (SELECT count(*)::int AS users, ${licence.sql}, ${sums} FROM q ${licence.join}),
+      summary AS (SELECT count(*)::int AS users, ${licence.sql}, ${SUM_COUNTS} FROM q ${licence.join}),
       page AS (${page.sql})
      SELECT (SELECT row_to_json(summary) FROM summary) AS summary,
             coalesce((SELECT json_agg(page ORDER BY ${order}) FROM page), '[]'::json) AS rows`,
