@@ -13,6 +13,7 @@ import * as historyFrom from "./20261212010000_history_from.js";
 import * as siteDaysWatermark from "./20261212020000_site_days_watermark.js";
 import * as dayResolvedWeeks from "./20261213000000_day_resolved_weeks.js";
 import * as personDayTotals from "./20261214000000_person_day_totals.js";
+import * as actorIndexCovers from "./20261215000000_actor_index_covers.js";
 
 /**
  * Every migration, oldest first. Listed explicitly (not discovered on disk) so they load the
@@ -33,6 +34,7 @@ const MIGRATIONS: [name: string, migration: Knex.Migration][] = [
   ["20261212020000_site_days_watermark", siteDaysWatermark],
   ["20261213000000_day_resolved_weeks", dayResolvedWeeks],
   ["20261214000000_person_day_totals", personDayTotals],
+  ["20261215000000_actor_index_covers", actorIndexCovers],
 ];
 
 export const migrationSource: Knex.MigrationSource<[string, Knex.Migration]> = {

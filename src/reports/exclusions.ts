@@ -94,10 +94,39 @@ export function keepIncludedSql(ex: Exclusions, alias = ""): { sql: string; bind
   };
 }
 
-/** The predicate of an excluded event (the complement of keepIncludedSql). */
-export function excludedEventSql(ex: Exclusions, alias = ""): { sql: string; bindings: string[] } {
+/**
+ * The excluded events of a time window (optionally one person's), as a derived table with
+ * columns actor_id, occurred_at, type: the excluded people's events, then the other people's
+ * events in excluded spaces. Two index-only scans (the actor and the space indexes carry what
+ * is read), not a bitmap OR that fetched every excluded event's heap page (a busy space's year:
+ * 272 k events, 18 k pages).
+ */
+export function excludedEventsSql(
+  ex: Exclusions,
+  tenantId: number,
+  window: { start: Date; end: Date },
+  actorId: number | null = null,
+): { sql: string; bindings: (string | number)[] } {
+  const actor = actorId === null ? "" : "AND actor_id = ?";
+  const base = (extra: string) =>
+    `SELECT actor_id, occurred_at, type FROM event
+     WHERE tenant_id = ? AND occurred_at >= ? AND occurred_at < ? ${actor} AND ${extra}`;
+  const head = () => [
+    tenantId,
+    window.start.toISOString(),
+    window.end.toISOString(),
+    ...(actorId === null ? [] : [actorId]),
+  ];
   return {
-    sql: `(${alias}actor_id = ANY(?::int[]) OR ${alias}space_id = ANY(?::int[]))`,
-    bindings: [intArray(ex.actorIds), intArray(ex.spaceIds)],
+    sql: `(${base("actor_id = ANY(?::int[])")}
+      UNION ALL
+      ${base("space_id = ANY(?::int[]) AND actor_id <> ALL(?::int[])")})`,
+    bindings: [
+      ...head(),
+      intArray(ex.actorIds),
+      ...head(),
+      intArray(ex.spaceIds),
+      intArray(ex.actorIds),
+    ],
   };
 }

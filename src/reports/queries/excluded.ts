@@ -1,7 +1,7 @@
 import type { Knex } from "knex";
 import type { Db } from "../../db/knex.js";
 import {
-  excludedEventSql,
+  excludedEventsSql,
   type Exclusions,
   intArray,
   isEmpty,
@@ -32,15 +32,13 @@ export async function excludedPerDay(
   const result = new Map<string, { events: number; users: number }>();
   if (isEmpty(ex)) return result;
   const bounds = boundsLiteral(range);
-  const hit = excludedEventSql(ex);
+  const hit = excludedEventsSql(ex, tenantId, range, actorId);
   const keepE = keepIncludedSql(ex, "e.");
-  const actor = actorId === null ? "" : "AND actor_id = ?";
   const rows = (
     await db.raw(
       `WITH x AS (
          SELECT width_bucket(occurred_at, ?::timestamptz[]) AS i, actor_id, count(*)::int AS n
-         FROM event
-         WHERE tenant_id = ? AND occurred_at >= ? AND occurred_at < ? ${actor} AND ${hit.sql}
+         FROM ${hit.sql} hit
          GROUP BY 1, 2
        )
        SELECT x.i, sum(x.n)::int AS events,
@@ -52,19 +50,7 @@ export async function excludedPerDay(
                   ${keepE.sql}
               ))::int AS users
        FROM x GROUP BY x.i`,
-      [
-        bounds,
-        tenantId,
-        range.start.toISOString(),
-        range.end.toISOString(),
-        ...(actorId === null ? [] : [actorId]),
-        ...hit.bindings,
-        intArray(ex.actorIds),
-        tenantId,
-        bounds,
-        bounds,
-        ...keepE.bindings,
-      ],
+      [bounds, ...hit.bindings, intArray(ex.actorIds), tenantId, bounds, bounds, ...keepE.bindings],
     )
   ).rows as { i: number; events: number; users: number }[];
   for (const r of rows) {
@@ -83,20 +69,7 @@ export async function excludedCounts(
   actorId: number | null = null,
 ): Promise<Counts> {
   if (isEmpty(ex)) return emptyCounts();
-  const hit = excludedEventSql(ex);
-  const actor = actorId === null ? "" : "AND actor_id = ?";
-  const row = (
-    await db.raw(
-      `SELECT ${RAW_TYPE_COUNTS} FROM event
-       WHERE tenant_id = ? AND occurred_at >= ? AND occurred_at < ? ${actor} AND ${hit.sql}`,
-      [
-        tenantId,
-        range.start.toISOString(),
-        range.end.toISOString(),
-        ...(actorId === null ? [] : [actorId]),
-        ...hit.bindings,
-      ],
-    )
-  ).rows[0];
+  const hit = excludedEventsSql(ex, tenantId, range, actorId);
+  const row = (await db.raw(`SELECT ${RAW_TYPE_COUNTS} FROM ${hit.sql} hit`, hit.bindings)).rows[0];
   return row ? countsFrom(row) : emptyCounts();
 }
