@@ -222,7 +222,10 @@ export async function startDemo(
     const theme = url.searchParams.get("theme") === "dark" ? "dark" : "light";
     const modulePath =
       module === "space" ? "/pages/space-activity-report?spaceKey=ENG" : "/pages/activity-report";
-    const src = signedModuleUrl(fake, app.url, modulePath, viewer, theme);
+    // A deep link's view (filters, tab) goes to the frame's fragment, as Confluence hands
+    // AP.history's state to the app: never into the signed query.
+    const view = url.searchParams.get("view");
+    const src = `${signedModuleUrl(fake, app.url, modulePath, viewer, theme)}${view ? `#${view}` : ""}`;
     const link = (label: string, q: string) => `<a href="/?${q}">${label}</a>`;
     res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
     res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Demo Confluence</title>

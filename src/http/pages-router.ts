@@ -2,10 +2,11 @@ import express, { type Request, type Response } from "express";
 import helmet from "helmet";
 import { SPACE_KEY, SPACE_KEY_RULE } from "../confluence/keys.js";
 import type { Addon } from "../connect/addon.js";
-import type { KnexStore, Tenant } from "../connect/knex-store.js";
+import type { KnexStore } from "../connect/knex-store.js";
 import type { Authorise } from "./authorise.js";
 import { asyncHandler, HttpError } from "./errors.js";
 import { tokenOnlyIn } from "./token-slots.js";
+import { pageData } from "./page-data.js";
 
 /**
  * The page modules of the descriptor. Confluence loads them in an iframe whose URL carries a
@@ -57,7 +58,7 @@ export function pagesRouter(deps: {
         await deps.authorise({ tenant, accountId }, spaceKey);
       } catch (error) {
         if (error instanceof HttpError && (error.status === 403 || error.status === 503)) {
-          res.status(error.status).render("message", {
+          await sendPage(res.status(error.status), "message", {
             title: error.status === 403 ? "You cannot see this report" : "Try again in a moment",
             message: error.message,
           });
@@ -66,7 +67,7 @@ export function pagesRouter(deps: {
         throw error;
       }
       res.set("Cache-Control", "private, no-store");
-      res.render("report", {
+      await sendPage(res, "report", {
         title: spaceKey ? `Activity Report: ${spaceKey}` : "Activity Report",
         global: kind === "global",
         pageData: pageData(tenant, kind, spaceKey, String(res.locals.token ?? ""), deps.links),
@@ -78,24 +79,16 @@ export function pagesRouter(deps: {
   return router;
 }
 
-/** What the page's script needs, as JSON safe to embed in a <script type="application/json">. */
-function pageData(
-  tenant: Tenant,
-  kind: "global" | "space",
-  spaceKey: string | null,
-  token: string,
-  links: { docs: string; support: string | undefined },
-): string {
-  const data = {
-    kind,
-    spaceKey,
-    token,
-    siteUrl: tenant.baseUrl,
-    docsUrl: links.docs,
-    supportUrl: links.support,
-  };
-  return JSON.stringify(data)
-    .replace(/</g, "\\u003c")
-    .replace(/>/g, "\\u003e")
-    .replace(/&/g, "\\u0026");
+/**
+ * Renders a view in standards mode. The doctype cannot live in views/layouts/main.hbs:
+ * Prettier's Handlebars printer deletes it (prettier/prettier#11223).
+ */
+function sendPage(res: Response, view: string, data: Record<string, unknown>): Promise<void> {
+  return new Promise((resolve, reject) => {
+    res.render(view, data, (error: unknown, html?: string) => {
+      if (error) return reject(error instanceof Error ? error : new Error(String(error)));
+      res.type("html").send(`<!doctype html>\n${html ?? ""}`);
+      resolve();
+    });
+  });
 }

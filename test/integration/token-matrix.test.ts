@@ -347,6 +347,8 @@ describe("token matrix: every route refuses every wrong or misplaced token", () 
       const token = t.fake.signRequest("GET", path, { sub: ADMIN });
       const res = await send(t, { method: "GET", path: `${path}?jwt=${token}` });
       expect(res.status).toBe(200);
+      // Standards mode, not quirks: the doctype comes first.
+      expect(res.text.startsWith("<!doctype html>\n<html")).toBe(true);
     });
 
     it.each(variants)("refuses %s", async (_name, make) => {
