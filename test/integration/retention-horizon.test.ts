@@ -24,8 +24,12 @@ import {
  */
 const ADMIN = "horizon-admin";
 const PEOPLE = ["h-ann", "h-bob", "h-cyd"];
-const DAYS_BACK = 75;
-const RETENTION = 30;
+const DAYS_BACK = 110;
+/**
+ * Long enough that the kept weeks hold an aligned four-week block whatever today's date (70 days
+ * hold at least 8 whole weeks; a block needs at most 7), so compaction is tested every day.
+ */
+const RETENTION = 70;
 const ZONES = ["UTC", "Pacific/Kiritimati", "America/New_York", "Pacific/Pago_Pago"];
 const TYPE_EVENT = new Map<EventType, string[]>(
   EVENT_TYPE_NAMES.map((t) => [t, WEBHOOKS.filter((w) => w.type === t).map((w) => w.event)]),
@@ -70,10 +74,10 @@ describe(`the retention horizon: every figure starts there, whatever is sealed (
   const back = (date: string, n: number) =>
     DateTime.fromISO(date, { zone: "UTC" }).minus({ days: n }).toISODate() as string;
 
-  /** A 70-day request in `tz`: answered over the horizon's days only, and exact there. */
+  /** A 90-day request in `tz`: answered over the horizon's days only, and exact there. */
   const checkZone = async (tz: string, retention: number | null, firstKept?: string) => {
     const to = localToday(tz);
-    const asked: Query = { from: back(to, 69), to, tz };
+    const asked: Query = { from: back(to, 89), to, tz };
     const shown: Query =
       firstKept !== undefined
         ? { ...asked, from: firstKept }
