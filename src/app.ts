@@ -12,6 +12,7 @@ import { KnexStore, type Tenant } from "./connect/knex-store.js";
 import { lifecycleRouter } from "./connect/lifecycle-router.js";
 import type { Db } from "./db/knex.js";
 import { apiRouter } from "./http/api-router.js";
+import { clientScript } from "./http/client-bundle.js";
 import { makeAuthorise } from "./http/authorise.js";
 import { designTokensCss } from "./http/design-tokens.js";
 import { docsRouter, pageFrameAncestors } from "./http/docs-router.js";
@@ -85,6 +86,7 @@ export async function createApp(deps: {
   app.use("/vendor/chart.umd.js", (_req, res) =>
     res.sendFile(path.join(ROOT_DIR, "node_modules/chart.js/dist/chart.umd.min.js")),
   );
+  app.use(clientScript());
   app.get("/vendor/tokens.css", (_req, res) => {
     res.type("text/css").set("Cache-Control", "public, max-age=3600").send(tokensCss);
   });

@@ -1,0 +1,201 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { gzipSync } from "node:zlib";
+import type { Browser, BrowserContext, Frame, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEMO_ADMIN, type Demo, startDemo } from "../../src/dev/demo.js";
+import { apiGet } from "../support/api.js";
+import { launchChromium } from "../support/browser.js";
+
+/**
+ * The report page's behaviour under races, errors, narrow frames and deep links, and its
+ * budget (first figures, redraw, bytes shipped), in Chromium through the demo host.
+ */
+const TZ = "UTC";
+
+interface UsersBody {
+  total: number;
+  rows: { accountId: string; displayName: string }[];
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+
+describe("the report page's client in Chromium", () => {
+  let demo: Demo;
+  let browser: Browser;
+  let context: BrowserContext;
+  let dataDir: string;
+
+  const api = async <T>(pathAndQuery: string): Promise<T> => {
+    const res = await apiGet(demo.appUrl, demo.fake, DEMO_ADMIN, pathAndQuery);
+    expect(res.status, res.body).toBe(200);
+    return res.json<T>();
+  };
+  const today = () => new Date().toISOString().slice(0, 10);
+  const daysAgo = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 10);
+  const range = () => `from=${daysAgo(29)}&to=${today()}&tz=${TZ}`;
+
+  const open = async (
+    query: string,
+    ready = "#kpis .kpi",
+    ctx: BrowserContext = context,
+  ): Promise<{ page: Page; frame: Frame }> => {
+    const page = await ctx.newPage();
+    await page.goto(`${demo.hostUrl}?${query}`);
+    const handle = await page.waitForSelector("iframe");
+    const frame = await handle.contentFrame();
+    if (!frame) throw new Error("no frame");
+    await frame.waitForSelector(ready, { timeout: 30_000 });
+    return { page, frame };
+  };
+  const rowNames = (frame: Frame) =>
+    frame.locator("#users-table tbody .user-link").allTextContents();
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(tmpdir(), "activity-client-"));
+    demo = await startDemo({ port: 0, hostPort: 0, dataDir, events: 900 });
+    browser = await launchChromium();
+    context = await browser.newContext({ timezoneId: TZ, viewport: { width: 1280, height: 900 } });
+  }, 180_000);
+  afterAll(async () => {
+    await browser?.close();
+    await demo?.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it("renders in standards mode", async () => {
+    const { page, frame } = await open("module=global");
+    expect(await frame.evaluate(() => document.compatMode)).toBe("CSS1Compat");
+    await page.close();
+  });
+
+  it("the latest search wins: a slower earlier answer never replaces the table", async () => {
+    const { page, frame } = await open("module=global");
+    await frame.click("#tab-users");
+    await frame.waitForSelector("#users-table tbody tr");
+    // The answer for "Lo" is held back until after the answer for "Lovelace" has arrived.
+    let releaseFirst: () => void = () => {};
+    const held = new Promise<void>((resolve) => (releaseFirst = resolve));
+    await page.route(/\/api\/reports\/users\?.*q=Lo(&|$)/, async (route) => {
+      await held;
+      await route.continue().catch(() => {}); // aborted by the page: fine
+    });
+    await frame.fill("#q", "Lo");
+    await frame.waitForTimeout(600); // past the search box's debounce: the request is sent
+    await frame.fill("#q", "Lovelace");
+    const lovelace = await api<UsersBody>(`/api/reports/users?${range()}&q=Lovelace&limit=50`);
+    expect(lovelace.total).toBeGreaterThan(0);
+    await frame.waitForFunction(
+      (n) => document.querySelectorAll("#users-table tbody tr").length === n,
+      lovelace.rows.length,
+    );
+    releaseFirst();
+    await frame.waitForTimeout(500);
+    expect(await frame.inputValue("#q")).toBe("Lovelace");
+    const names = await rowNames(frame);
+    expect(names).toHaveLength(lovelace.rows.length);
+    for (const name of names) expect(name).toContain("Lovelace");
+    await page.close();
+  });
+
+  it("an error clears the figures it replaces and says plainly what to do", async () => {
+    const { page, frame } = await open("module=global");
+    expect(await frame.locator("#kpis .kpi").count()).toBeGreaterThan(0);
+    await frame.selectOption("#preset", "custom");
+    // The inputs' min/max keep a user from choosing it; typed in anyway, the API refuses it.
+    expect(await frame.getAttribute("#from", "min")).toBe("2000-01-01");
+    await frame.fill("#from", daysAgo(4 * 366));
+    await frame.fill("#to", today());
+    await frame.dispatchEvent("#to", "change");
+    await frame.waitForFunction(() =>
+      document.querySelector("#status")?.textContent?.includes("at most 3 years"),
+    );
+    expect(await frame.locator("#kpis .kpi").count()).toBe(0);
+    expect(await frame.locator("#calendar .day").count()).toBe(0);
+    await page.close();
+  });
+
+  it("a deep link restores the view: tab, range and search", async () => {
+    const { page, frame } = await open("module=global");
+    await frame.click("#tab-users");
+    await frame.selectOption("#preset", "90");
+    await frame.fill("#q", "Lovelace");
+    await frame.waitForFunction(() => location.hash.includes("q=Lovelace"));
+    const view = new URL(frame.url()).hash.slice(1);
+    await page.close();
+
+    const again = await open(
+      `module=global&view=${encodeURIComponent(view)}`,
+      "#users-table tbody tr",
+    );
+    expect(await again.frame.getAttribute("#tab-users", "aria-selected")).toBe("true");
+    expect(await again.frame.inputValue("#preset")).toBe("90");
+    expect(await again.frame.inputValue("#q")).toBe("Lovelace");
+    const expected = await api<UsersBody>(
+      `/api/reports/users?from=${daysAgo(89)}&to=${today()}&tz=${TZ}&q=Lovelace&limit=50`,
+    );
+    await again.frame.waitForFunction(
+      (n) => document.querySelectorAll("#users-table tbody tr").length === n,
+      expected.rows.length,
+    );
+    await again.page.close();
+  });
+
+  it("at 760 px the Activity dialog fits the frame", async () => {
+    const narrow = await browser.newContext({
+      timezoneId: TZ,
+      viewport: { width: 760, height: 900 },
+    });
+    const { frame } = await open("module=global", "#kpis .kpi", narrow);
+    await frame.click("#tab-users");
+    await frame.locator("#users-table tbody .user-link").first().click();
+    await frame.waitForSelector("#dialog-body .kpi");
+    const fits = await frame.evaluate(() => {
+      const dialog = document.querySelector('[role="dialog"]') as HTMLElement;
+      const box = dialog.getBoundingClientRect();
+      return box.left >= 0 && box.right <= document.documentElement.clientWidth;
+    });
+    expect(fits).toBe(true);
+    await narrow.close();
+  });
+
+  it("budget: first figures under 1 s, a filter change redrawn under 300 ms, at most 250 KB gzipped", async () => {
+    const script = await fetch(`${demo.appUrl}/app.js`).then((r) => r.text());
+    const gzipped = gzipSync(script).length;
+    const firsts: number[] = [];
+    const redraws: number[] = [];
+    for (let run = 0; run < 5; run++) {
+      const { page, frame } = await open("module=global");
+      // Marked by the client when the dashboard's figures are drawn (relative to the frame's
+      // navigation start, which is when the iframe starts loading).
+      firsts.push(
+        await frame.evaluate(
+          () => performance.getEntriesByName("figures-drawn")[0]?.startTime ?? NaN,
+        ),
+      );
+      const before = await frame.evaluate(
+        () => performance.getEntriesByName("figures-drawn").length,
+      );
+      const start = await frame.evaluate(() => performance.now());
+      await frame.selectOption("#preset", run % 2 ? "30" : "90");
+      await frame.waitForFunction(
+        (n) => performance.getEntriesByName("figures-drawn").length > n,
+        before,
+      );
+      redraws.push(
+        await frame.evaluate(
+          (t0) => (performance.getEntriesByName("figures-drawn").at(-1)?.startTime ?? NaN) - t0,
+          start,
+        ),
+      );
+      await page.close();
+    }
+    console.log(
+      `client budget (medians of 5): first figures ${median(firsts).toFixed(0)} ms after the frame starts loading, filter change redrawn in ${median(redraws).toFixed(0)} ms, app.js ${(script.length / 1024).toFixed(1)} KB (${(gzipped / 1024).toFixed(1)} KB gzipped)`,
+    );
+    expect(median(firsts)).toBeLessThan(1000);
+    expect(median(redraws)).toBeLessThan(300);
+    expect(gzipped).toBeLessThanOrEqual(250 * 1024);
+  });
+});
