@@ -76,3 +76,8 @@ export function debounce<A extends unknown[]>(fn: (...args: A) => void, ms: numb
     timer = setTimeout(() => fn(...args), ms);
   };
 }
+
+/** A placeholder block while figures load (aria-hidden: the status line says "Loading…"). */
+export function skeleton(className = ""): HTMLElement {
+  return el("div", { className: `skeleton ${className}`.trim(), "aria-hidden": "true" });
+}

@@ -92,6 +92,11 @@ const dateFormat = new Intl.DateTimeFormat(undefined, {
   timeZone: "UTC",
 });
 const monthFormat = new Intl.DateTimeFormat(undefined, { month: "short", timeZone: "UTC" });
+const monthYearFormat = new Intl.DateTimeFormat(undefined, {
+  month: "short",
+  year: "numeric",
+  timeZone: "UTC",
+});
 const instantFormats = new Map<string, Intl.DateTimeFormat>();
 
 const utcMidnight = (iso: string) => new Date(`${iso}T00:00:00Z`);
@@ -106,9 +111,9 @@ export function formatDate(iso: string): string {
   return dateFormat.format(utcMidnight(iso));
 }
 
-/** The short name of the month of a YYYY-MM: "Mar". */
-export function formatMonth(yearMonth: string): string {
-  return monthFormat.format(utcMidnight(`${yearMonth}-01`));
+/** The short name of the month of a YYYY-MM: "Mar", or with its year "Mar 2026". */
+export function formatMonth(yearMonth: string, withYear = false): string {
+  return (withYear ? monthYearFormat : monthFormat).format(utcMidnight(`${yearMonth}-01`));
 }
 
 /** An instant in the viewer's zone, or "Never" for none. */

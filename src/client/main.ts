@@ -26,6 +26,7 @@ import {
 import { mountDashboard } from "./views/dashboard.js";
 import { mountDialog } from "./views/dialog.js";
 import { mountExport } from "./views/export.js";
+import { mountSpaceFilter } from "./views/space-filter.js";
 import { mountSettings } from "./views/settings.js";
 import { mountUsers } from "./views/users.js";
 import type { View } from "./views/view.js";
@@ -72,7 +73,6 @@ async function main() {
     preset: byId("preset", HTMLSelectElement),
     from: byId("from", HTMLInputElement),
     to: byId("to", HTMLInputElement),
-    space: byId("space", HTMLInputElement),
     q: byId("q", HTMLInputElement),
     group: byId("group", HTMLSelectElement),
     inactive: optionalById("inactive", HTMLInputElement),
@@ -111,11 +111,23 @@ async function main() {
       ? mountSettings({ api, status, resize: confluence.resize, showError, state: store.get })
       : undefined,
   };
+  // The space page is its space's report: no filter there.
+  const spaceFilter =
+    page.kind === "global"
+      ? mountSpaceFilter({ api, status, choose: (space) => change({ space }) })
+      : null;
   mountExport({ store, token: () => confluence.token(page.token), showError });
 
   // ---- Loading: one at a time, the latest state wins ----
 
   const loads = new Channel();
+  /** The panel whose figures are being replaced (one at a time, as loads are). */
+  let busy: HTMLElement | null = null;
+  const setBusy = (panel: HTMLElement | null) => {
+    busy?.removeAttribute("aria-busy");
+    busy = panel;
+    panel?.setAttribute("aria-busy", "true");
+  };
   async function load(): Promise<void> {
     const state = store.get();
     const view = views[state.tab];
@@ -123,17 +135,25 @@ async function main() {
     if (!view) return;
     const problem = state.tab === "settings" ? null : rangeProblem(state.from, state.to);
     if (problem) {
+      setBusy(null);
       view.clear();
       status.set(problem, "error");
       confluence.resize();
       return;
     }
     status.set("Loading…");
+    // The figures on screen are for the previous filters until the new ones arrive: dimmed.
+    setBusy(byId(`panel-${state.tab}`, HTMLElement));
+    const done = () => {
+      if (!signal.aborted) setBusy(null);
+    };
     try {
       await view.load(state, signal);
+      done();
       if (signal.aborted) return;
       if (status.text === "Loading…") status.set("");
     } catch (error) {
+      done();
       if (isAbort(error, signal)) return;
       // Never the previous range's figures under the error.
       view.clear();
@@ -151,10 +171,14 @@ async function main() {
    */
   function showState(s: Readonly<ReportState>, previous?: Readonly<ReportState>) {
     const changed = (key: keyof ReportState) => !previous || previous[key] !== s[key];
-    const show = (key: "from" | "to" | "space" | "q" | "group", input: { value: string }) => {
+    const show = (key: "from" | "to" | "q" | "group", input: { value: string }) => {
       if (changed(key) && input.value.trim() !== s[key]) input.value = s[key];
     };
-    if (controls.filters) controls.filters.hidden = s.tab === "settings";
+    // Settings has no filters: they keep their place (the tabs do not jump), out of reach.
+    if (controls.filters) {
+      controls.filters.classList.toggle("idle", s.tab === "settings");
+      controls.filters.inert = s.tab === "settings";
+    }
     controls.preset.value = s.preset;
     for (const f of document.querySelectorAll<HTMLElement>(".custom-range")) {
       f.hidden = s.preset !== "custom";
@@ -166,7 +190,7 @@ async function main() {
     }
     show("from", controls.from);
     show("to", controls.to);
-    show("space", controls.space);
+    spaceFilter?.show(s.space);
     show("q", controls.q);
     show("group", controls.group);
     if (controls.inactive) controls.inactive.checked = s.inactive;
@@ -229,10 +253,6 @@ async function main() {
   });
   controls.from.addEventListener("change", () => change({ from: controls.from.value }));
   controls.to.addEventListener("change", () => change({ to: controls.to.value }));
-  controls.space.addEventListener(
-    "input",
-    debounce(() => change({ space: controls.space.value.trim() }, "replace"), 400),
-  );
   controls.q.addEventListener(
     "input",
     debounce(() => change({ q: controls.q.value.trim() }, "replace"), 300),

@@ -50,7 +50,7 @@ describe("the report page's client in Chromium", () => {
     return { page, frame };
   };
   const rowNames = (frame: Frame) =>
-    frame.locator("#users-table tbody .user-link").allTextContents();
+    frame.locator("#users-table tbody .user-name").allTextContents();
 
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(tmpdir(), "activity-client-"));
@@ -149,7 +149,7 @@ describe("the report page's client in Chromium", () => {
     });
     const { frame } = await open("module=global", "#kpis .kpi", narrow);
     await frame.click("#tab-users");
-    await frame.locator("#users-table tbody .user-link").first().click();
+    await frame.locator("#users-table tbody .user-activity").first().click();
     await frame.waitForSelector("#dialog-body .kpi");
     const fits = await frame.evaluate(() => {
       const dialog = document.querySelector('[role="dialog"]') as HTMLElement;
@@ -157,6 +157,115 @@ describe("the report page's client in Chromium", () => {
       return box.left >= 0 && box.right <= document.documentElement.clientWidth;
     });
     expect(fits).toBe(true);
+    await narrow.close();
+  });
+
+  it("the space filter searches spaces by name, filters by the real key, and names a space the site lacks", async () => {
+    const { page, frame } = await open("module=global");
+    // Lower case, part of the name: the list offers the space; choosing it filters by "ENG".
+    await frame.fill("#space", "eng");
+    const option = frame.locator("#space-results [role=option]", { hasText: "(ENG)" });
+    await option.waitFor();
+    await option.dispatchEvent("mousedown");
+    await frame.waitForFunction(() => location.hash.includes("space=ENG"));
+    const expected = await api<{ counts: Record<string, number> }>(
+      `/api/reports/breakdown?${range()}&space=ENG`,
+    );
+    const events = Object.values(expected.counts).reduce((a, b) => a + b, 0);
+    await frame.waitForFunction(
+      (n) =>
+        [...document.querySelectorAll("#kpis .kpi")].some(
+          (k) => k.textContent?.startsWith("Events") && k.textContent.endsWith(n),
+        ),
+      events.toLocaleString(),
+    );
+    expect(await frame.inputValue("#space")).toBe("Eng (ENG)");
+    // A key the site does not have: said plainly, and the filter stays as it was.
+    await frame.fill("#space", "NOSUCHSPACE");
+    await frame.press("#space", "Enter");
+    await frame.waitForFunction(() =>
+      document.querySelector("#status")?.textContent?.includes("no space “NOSUCHSPACE”"),
+    );
+    expect(new URL(frame.url()).hash).toContain("space=ENG");
+    // Emptied: all spaces again.
+    await frame.fill("#space", "");
+    await frame.waitForFunction(() => !location.hash.includes("space="));
+    await page.close();
+  });
+
+  it("a deep link to a space the site lacks says so", async () => {
+    const { page, frame } = await open(`module=global&view=${encodeURIComponent("space=GONE")}`);
+    await frame.waitForFunction(() =>
+      document.querySelector("#status")?.textContent?.includes("no space “GONE”"),
+    );
+    await page.close();
+  });
+
+  it("users: avatar and name link to the profile, Activity opens the dialog, nothing to page through says nothing", async () => {
+    const { page, frame } = await open("module=global");
+    await frame.click("#tab-users");
+    await frame.waitForSelector("#users-table tbody .user-name");
+    const first = frame.locator("#users-table tbody tr").first();
+    const link = first.locator("a.user-profile");
+    expect(await link.getAttribute("target")).toBe("_blank");
+    expect(await link.getAttribute("href")).toMatch(/^https?:\/\/.+/);
+    expect(await link.locator(".avatar").count()).toBe(1);
+    expect(await link.locator(".user-name").count()).toBe(1);
+    await frame.fill("#q", "Nobody Matches This");
+    await frame.waitForSelector("#users-table tbody td.empty");
+    expect((await frame.textContent("#pager"))?.trim()).toBe("");
+    await page.close();
+  });
+
+  it("at 760 px the users' names stay in view while the figures scroll sideways", async () => {
+    const narrow = await browser.newContext({
+      timezoneId: TZ,
+      viewport: { width: 760, height: 900 },
+    });
+    const { frame } = await open("module=global", "#kpis .kpi", narrow);
+    await frame.click("#tab-users");
+    await frame.waitForSelector("#users-table tbody .user-name");
+    const left = () =>
+      frame.evaluate(() => {
+        const cell = document.querySelector("#users-table tbody th") as HTMLElement;
+        const wrap = document.querySelector(".table-wrap") as HTMLElement;
+        return cell.getBoundingClientRect().left - wrap.getBoundingClientRect().left;
+      });
+    const before = await left();
+    const scrolled = await frame.evaluate(() => {
+      const wrap = document.querySelector(".table-wrap") as HTMLElement;
+      wrap.scrollLeft = 300;
+      return wrap.scrollLeft;
+    });
+    expect(scrolled).toBeGreaterThan(0);
+    expect(await left()).toBe(before);
+    await narrow.close();
+  });
+
+  it("a year's calendar opens at its recent end, its months labelled with their years", async () => {
+    const narrow = await browser.newContext({
+      timezoneId: TZ,
+      viewport: { width: 760, height: 900 },
+    });
+    const { frame } = await open(
+      `module=global&view=${encodeURIComponent("range=365")}`,
+      "#kpis .kpi",
+      narrow,
+    );
+    await frame.waitForFunction(() => document.querySelectorAll("#calendar .week").length > 50);
+    const calendar = await frame.evaluate(() => {
+      const box = document.querySelector("#calendar") as HTMLElement;
+      return {
+        overflow: box.scrollWidth > box.clientWidth,
+        atEnd: box.scrollLeft + box.clientWidth >= box.scrollWidth - 1,
+        labels: [...box.querySelectorAll(".month")].map((m) => m.textContent).filter(Boolean),
+      };
+    });
+    expect(calendar.overflow).toBe(true);
+    expect(calendar.atEnd).toBe(true);
+    const year = String(new Date().getUTCFullYear());
+    expect(calendar.labels[0]).toMatch(/\d{4}/);
+    expect(calendar.labels.some((l) => l?.includes(year))).toBe(true);
     await narrow.close();
   });
 

@@ -215,7 +215,7 @@ describe("the report pages in Chromium, through the demo host", () => {
       (n) => document.querySelectorAll("#users-table tbody tr").length === n,
       searched.rows.length,
     );
-    for (const name of await frame.locator("#users-table tbody .user-link").allTextContents()) {
+    for (const name of await frame.locator("#users-table tbody .user-name").allTextContents()) {
       expect(name).toContain("Lovelace");
     }
     await page.close();
@@ -226,9 +226,9 @@ describe("the report pages in Chromium, through the demo host", () => {
     await frame.click("#tab-users");
     await frame.fill("#q", "Mallory");
     await frame.waitForFunction(
-      () => document.querySelectorAll("#users-table tbody .user-link").length === 1,
+      () => document.querySelectorAll("#users-table tbody .user-name").length === 1,
     );
-    expect(await frame.locator("#users-table tbody .user-link").textContent()).toBe(MARKUP_NAME);
+    expect(await frame.locator("#users-table tbody .user-name").textContent()).toBe(MARKUP_NAME);
     expect(await frame.locator('#users-table img[src="x"], #users-table b').count()).toBe(0);
     await page.close();
   });
@@ -236,10 +236,10 @@ describe("the report pages in Chromium, through the demo host", () => {
   it("clicking a user opens the Activity dialog with the API's KPIs and recent events", async () => {
     const { page, frame } = await open("module=global");
     await frame.click("#tab-users");
-    await frame.waitForSelector("#users-table tbody .user-link");
+    await frame.waitForSelector("#users-table tbody .user-name");
     const first = frame.locator("#users-table tbody tr").first();
     const accountId = (await first.getAttribute("data-account-id")) as string;
-    await first.locator(".user-link").click();
+    await first.locator(".user-activity").click();
     await frame.waitForSelector("#dialog-body .kpi");
     const u = await api<{
       activeDays: number;

@@ -17,7 +17,7 @@ export function quartiles(values: readonly number[]): [number, number, number] {
 }
 
 /**
- * Draws `days` into `container`: month labels over the weeks, and a label per cell (with the
+ * Draws `days` into `container`, scrolled to the latest week: month labels over the weeks, and a label per cell (with the
  * active users for the site's calendar, events only for one person's).
  */
 export function renderCalendar(
@@ -36,13 +36,16 @@ export function renderCalendar(
     const week = el("div", { className: "week" });
     const firstDay = cells.slice(i, i + 7).find((c) => c !== null);
     const month = firstDay ? firstDay.date.slice(0, 7) : "";
-    week.append(
-      el("div", { className: "month", text: month !== lastMonth ? formatMonth(month) : "" }),
-    );
+    // The first month and every January carry their year: long ranges read unambiguously.
+    const label =
+      month !== lastMonth ? formatMonth(month, lastMonth === "" || month.endsWith("-01")) : "";
+    week.append(el("div", { className: "month", text: label }));
     lastMonth = month;
     for (let j = i; j < i + 7; j++) week.append(dayCell(cells[j] ?? null, thresholds, what));
     container.append(week);
   }
+  // A long range opens at its recent end (the oldest weeks are a scroll away).
+  container.scrollLeft = container.scrollWidth;
 }
 
 function dayCell(

@@ -1,7 +1,7 @@
 /** The Activity Dashboard tab: KPIs, the calendar and the breakdown. */
 import type { Api } from "../api.js";
 import type { CalendarAnswer } from "../contract.js";
-import { byId, el, type Status } from "../dom.js";
+import { byId, el, skeleton, type Status } from "../dom.js";
 import { formatDay, formatNumber, licenceNote, trackedDayCount } from "../format.js";
 import { reportParams } from "../state.js";
 import { mountBreakdown } from "./breakdown.js";
@@ -53,6 +53,11 @@ export function mountDashboard(ctx: { api: Api; status: Status }): View {
 
   return {
     async load(state, signal) {
+      // The first load: placeholders where the figures will be, so nothing jumps.
+      if (!kpis.hasChildNodes()) {
+        kpis.replaceChildren(...Array.from({ length: 4 }, () => skeleton("kpi")));
+        calendarBox.replaceChildren(skeleton("calendar-skeleton"));
+      }
       const [calendar, counts, users] = await Promise.all([
         ctx.api.get("/api/reports/calendar", reportParams(state), signal),
         ctx.api.get("/api/reports/breakdown", reportParams(state), signal),

@@ -1,7 +1,7 @@
 /** The Users tab: the sortable, paged table of people, its summary, and the group filter. */
 import type { Api } from "../api.js";
 import type { UserRow, UsersAnswer } from "../contract.js";
-import { byId, el, safeUrl } from "../dom.js";
+import { byId, el, safeUrl, skeleton } from "../dom.js";
 import { formatInstant, formatNumber, licenceNote, TYPES } from "../format.js";
 import type { UserSortKey } from "../../reports/params.js";
 import {
@@ -63,30 +63,44 @@ export function mountUsers(ctx: UsersContext): UsersView {
     return th;
   }
 
+  /**
+   * The person: avatar and name linked to their Confluence profile (a new tab, as the product
+   * says), and an Activity button for the dialog of their figures.
+   */
   function userCell(row: UserRow) {
     const avatarUrl = safeUrl(row.avatarUrl);
     const avatar = avatarUrl
       ? el("img", { className: "avatar", src: avatarUrl, alt: "" })
       : el("span", { className: "avatar", "aria-hidden": "true" });
-    const name = el("button", {
+    const name = el("span", { className: "user-name", text: row.displayName });
+    const profile = safeUrl(row.profileUrl);
+    const person = profile
+      ? el(
+          "a",
+          {
+            className: "user-profile",
+            href: profile,
+            target: "_blank",
+            rel: "noopener noreferrer",
+            title: "Profile (opens a new tab)",
+          },
+          avatar,
+          name,
+        )
+      : el("span", { className: "user-profile" }, avatar, name);
+    const activity = el("button", {
       type: "button",
-      className: "user-link",
-      text: row.displayName,
+      className: "button button-subtle user-activity",
+      text: "Activity",
+      "aria-label": `Activity of ${row.displayName}`,
       "data-account-id": row.accountId,
     });
-    name.addEventListener("click", () => ctx.openUser(row.accountId, row.displayName));
-    const profile = safeUrl(row.profileUrl);
-    const link = profile
-      ? el("a", {
-          className: "profile-link",
-          href: profile,
-          target: "_blank",
-          rel: "noopener noreferrer",
-          text: "Profile",
-          "aria-label": `Profile of ${row.displayName} (opens a new tab)`,
-        })
-      : null;
-    return el("td", {}, el("div", { className: "user-cell" }, avatar, name, link));
+    activity.addEventListener("click", () => ctx.openUser(row.accountId, row.displayName));
+    return el(
+      "th",
+      { scope: "row", className: "sticky-col" },
+      el("div", { className: "user-cell" }, person, activity),
+    );
   }
 
   function renderTable(state: Readonly<ReportState>, body: UsersAnswer) {
@@ -116,7 +130,12 @@ export function mountUsers(ctx: UsersContext): UsersView {
   }
 
   function renderPager(state: Readonly<ReportState>, total: number) {
-    const from = total === 0 ? 0 : state.offset + 1;
+    // Nothing to page through: no "0–0 of 0", no buttons that cannot be used.
+    if (total === 0) {
+      pager.replaceChildren();
+      return;
+    }
+    const from = state.offset + 1;
     const to = Math.min(state.offset + PAGE_SIZE, total);
     const prev = el("button", {
       type: "button",
@@ -136,13 +155,10 @@ export function mountUsers(ctx: UsersContext): UsersView {
     next.addEventListener("click", () =>
       ctx.store.update({ offset: ctx.store.get().offset + PAGE_SIZE }),
     );
-    pager.replaceChildren(
-      prev,
-      el("span", {
-        text: `${formatNumber(from)}–${formatNumber(to)} of ${formatNumber(total)}`,
-      }),
-      next,
-    );
+    const position = el("span", {
+      text: `${formatNumber(from)}–${formatNumber(to)} of ${formatNumber(total)}`,
+    });
+    pager.replaceChildren(...(total > PAGE_SIZE ? [prev, position, next] : [position]));
   }
 
   function renderSummary(s: UsersAnswer["summary"]) {
@@ -166,6 +182,18 @@ export function mountUsers(ctx: UsersContext): UsersView {
 
   return {
     async load(state, signal) {
+      if (!table.tBodies.length) {
+        table.replaceChildren(
+          caption(),
+          el(
+            "tbody",
+            {},
+            ...Array.from({ length: 5 }, () =>
+              el("tr", {}, el("td", { colspan: COLUMNS.length }, skeleton("row-skeleton"))),
+            ),
+          ),
+        );
+      }
       const body = await ctx.api.get("/api/reports/users", usersParams(state, true), signal);
       if (signal.aborted) return;
       ctx.store.update({ total: body.total }, "none");
