@@ -83,9 +83,6 @@ export async function createApp(deps: {
   app.use("/vendor/css-reset.css", (_req, res) =>
     res.sendFile(path.join(ROOT_DIR, "node_modules/@atlaskit/css-reset/dist/bundle.css")),
   );
-  app.use("/vendor/chart.umd.js", (_req, res) =>
-    res.sendFile(path.join(ROOT_DIR, "node_modules/chart.js/dist/chart.umd.min.js")),
-  );
   app.use(clientScript());
   app.get("/vendor/tokens.css", (_req, res) => {
     res.type("text/css").set("Cache-Control", "public, max-age=3600").send(tokensCss);

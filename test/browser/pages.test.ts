@@ -129,7 +129,6 @@ describe("the report pages in Chromium, through the demo host", () => {
     expect(table[0]).toBe(`Views${breakdown.counts.view?.toLocaleString("en-US")}`);
     expect(await frame.locator("#breakdown-chart").count()).toBe(1);
 
-    await page.screenshot({ path: path.join(SCREENSHOTS, "dashboard-light.png"), fullPage: true });
     expect(await seriousViolations(page)).toEqual([]);
     await page.close();
   });
@@ -262,7 +261,6 @@ describe("the report pages in Chromium, through the demo host", () => {
     expect(await frame.locator("#dialog-body .recent a").first().getAttribute("target")).toBe(
       "_blank",
     );
-    await page.screenshot({ path: path.join(SCREENSHOTS, "user-dialog-light.png") });
     expect(await seriousViolations(page)).toEqual([]);
     await page.close();
   });
@@ -309,7 +307,6 @@ describe("the report pages in Chromium, through the demo host", () => {
     );
     expect(saved.settings.excludedSpaces).toEqual(["HR", "SALES"]);
     expect(saved.settings.excludedGroups).toEqual([groupIdFromName("support")]);
-    await page.screenshot({ path: path.join(SCREENSHOTS, "settings-light.png") });
     expect(await seriousViolations(page)).toEqual([]);
     await page.close();
   });
@@ -377,10 +374,6 @@ describe("the report pages in Chromium, through the demo host", () => {
   it("the space report works for that space's admin; the global page refuses them", async () => {
     const { page, frame } = await open("module=space&as=space-admin");
     expect(await frame.locator("h1").textContent()).toContain("ENG");
-    await page.screenshot({
-      path: path.join(SCREENSHOTS, "space-report-light.png"),
-      fullPage: true,
-    });
     await page.close();
     const refused = await open("module=global&as=space-admin", ".message");
     expect(await refused.frame.locator(".message h1").textContent()).toContain(
@@ -433,41 +426,53 @@ describe("the report pages in Chromium, through the demo host", () => {
     await page.close();
   });
 
-  it("dark theme: screenshots of each page", async () => {
-    const dark = await open("module=global&theme=dark");
-    expect(await dark.frame.evaluate(() => document.documentElement.dataset.colorMode)).toBe(
-      "dark",
-    );
-    await dark.page.screenshot({
-      path: path.join(SCREENSHOTS, "dashboard-dark.png"),
-      fullPage: true,
-    });
-    await dark.frame.click("#tab-users");
-    await dark.frame.waitForSelector("#users-table tbody tr");
-    await dark.page.screenshot({ path: path.join(SCREENSHOTS, "users-dark.png"), fullPage: true });
-    expect(await seriousViolations(dark.page)).toEqual([]);
-    await dark.page.close();
-    const light = await open("module=global");
-    await light.frame.click("#tab-users");
-    await light.frame.waitForSelector("#users-table tbody tr");
-    await light.page.screenshot({
-      path: path.join(SCREENSHOTS, "users-light.png"),
-      fullPage: true,
-    });
-    await light.page.close();
-    const space = await open("module=space&theme=dark");
-    await space.page.screenshot({
-      path: path.join(SCREENSHOTS, "space-report-dark.png"),
-      fullPage: true,
-    });
-    await space.page.close();
-  });
+  it("screenshots of every tab and the dialog, light and dark, 1280 and 760 px wide, with no serious axe finding", async () => {
+    for (const width of [1280, 760]) {
+      const ctx = await browser.newContext({ timezoneId: TZ, viewport: { width, height: 900 } });
+      for (const mode of ["light", "dark"] as const) {
+        const shot = (page: Page, name: string, fullPage = true) =>
+          page.screenshot({
+            path: path.join(SCREENSHOTS, `${name}-${mode}-${width}.png`),
+            fullPage,
+          });
+        const page = await ctx.newPage();
+        await page.goto(`${demo.hostUrl}?module=global&theme=${mode}`);
+        const frame = await (await page.waitForSelector("iframe")).contentFrame();
+        if (!frame) throw new Error("no frame");
+        await frame.waitForSelector("#kpis .kpi:not(.skeleton)", { timeout: 30_000 });
+        expect(await frame.evaluate(() => document.documentElement.dataset.colorMode)).toBe(mode);
+        await shot(page, "dashboard");
+        expect(await seriousViolations(page), `dashboard ${mode} ${width}`).toEqual([]);
+        await frame.click("#tab-users");
+        await frame.waitForSelector("#users-table tbody .user-name");
+        await shot(page, "users");
+        expect(await seriousViolations(page), `users ${mode} ${width}`).toEqual([]);
+        await frame.locator("#users-table tbody .user-activity").first().click();
+        await frame.waitForSelector("#dialog-body .kpi");
+        await shot(page, "user-dialog", false);
+        expect(await seriousViolations(page), `dialog ${mode} ${width}`).toEqual([]);
+        await frame.click("#dialog-close");
+        await frame.click("#tab-settings");
+        await frame.waitForSelector("#settings-audit > li", { timeout: 30_000 });
+        await shot(page, "settings");
+        expect(await seriousViolations(page), `settings ${mode} ${width}`).toEqual([]);
+        await page.close();
+        const space = await ctx.newPage();
+        await space.goto(`${demo.hostUrl}?module=space&theme=${mode}`);
+        const spaceFrame = await (await space.waitForSelector("iframe")).contentFrame();
+        await spaceFrame?.waitForSelector("#kpis .kpi:not(.skeleton)", { timeout: 30_000 });
+        await shot(space, "space-report");
+        await space.close();
+      }
+      await ctx.close();
+    }
+  }, 300_000);
 
   // Last in the file: every screenshot above has been taken by now.
   it.skipIf(UPDATING_DOCS)(
     "screenshots go to the scratch folder, not docs/screenshots",
     async () => {
-      const written = await stat(path.join(SCREENSHOTS, "dashboard-dark.png"));
+      const written = await stat(path.join(SCREENSHOTS, "dashboard-dark-760.png"));
       expect(written.mtimeMs).toBeGreaterThanOrEqual(startedAt - 1_000);
       expect(await fingerprint(DOCS_SCREENSHOTS)).toEqual(docsBefore);
     },

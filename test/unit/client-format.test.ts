@@ -10,6 +10,7 @@ import {
   eventLabel,
   formatDay,
   formatInstant,
+  formatMonth,
   isIsoDate,
   latestReportDate,
   licenceNote,
@@ -166,6 +167,18 @@ describe("dates", () => {
     expect(localToday("Asia/Tokyo", now)).toBe("2026-03-16");
     expect(localToday("America/Los_Angeles", now)).toBe("2026-03-15");
     expect(localToday("Not/AZone", now)).toBe("2026-03-15");
+  });
+
+  it("labels months with their year when asked (the calendar's first month and Januaries)", () => {
+    const month = (withYear: boolean) =>
+      new Date(Date.UTC(2026, 0, 1)).toLocaleDateString(undefined, {
+        month: "short",
+        ...(withYear ? { year: "numeric" } : {}),
+        timeZone: "UTC",
+      });
+    expect(formatMonth("2026-01")).toBe(month(false));
+    expect(formatMonth("2026-01", true)).toBe(month(true));
+    expect(formatMonth("2026-01", true)).toContain("2026");
   });
 
   it("formats days on the calendar, and instants in the viewer's zone", () => {
