@@ -2,11 +2,11 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
-import type { Browser, BrowserContext, Frame, Page } from "playwright-core";
+import type { Browser, BrowserContext, Frame } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_ADMIN, type Demo, startDemo } from "../../src/dev/demo.js";
 import { apiGet } from "../support/api.js";
-import { launchChromium } from "../support/browser.js";
+import { launchChromium, openAppFrame, utcDaysAgo } from "../support/browser.js";
 
 /**
  * The report page's behaviour under races, errors, narrow frames and deep links, and its
@@ -33,22 +33,11 @@ describe("the report page's client in Chromium", () => {
     return res.json<T>();
   };
   const today = () => new Date().toISOString().slice(0, 10);
-  const daysAgo = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 10);
+  const daysAgo = utcDaysAgo;
   const range = () => `from=${daysAgo(29)}&to=${today()}&tz=${TZ}`;
 
-  const open = async (
-    query: string,
-    ready = "#kpis .kpi",
-    ctx: BrowserContext = context,
-  ): Promise<{ page: Page; frame: Frame }> => {
-    const page = await ctx.newPage();
-    await page.goto(`${demo.hostUrl}?${query}`);
-    const handle = await page.waitForSelector("iframe");
-    const frame = await handle.contentFrame();
-    if (!frame) throw new Error("no frame");
-    await frame.waitForSelector(ready, { timeout: 30_000 });
-    return { page, frame };
-  };
+  const open = (query: string, ready = "#kpis .kpi", ctx: BrowserContext = context) =>
+    openAppFrame(ctx, demo.hostUrl, query, ready);
   const rowNames = (frame: Frame) =>
     frame.locator("#users-table tbody .user-name").allTextContents();
 
@@ -158,6 +147,36 @@ describe("the report page's client in Chromium", () => {
     });
     expect(fits).toBe(true);
     await narrow.close();
+  });
+
+  it("placeholders hold the figures' place until they arrive; a reload dims the old ones", async () => {
+    const page = await context.newPage();
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    await page.route(/\/api\/reports\/calendar\?/, async (route) => {
+      await held;
+      await route.continue().catch(() => {});
+    });
+    await page.goto(`${demo.hostUrl}?module=global`);
+    const frame = await (await page.waitForSelector("iframe")).contentFrame();
+    if (!frame) throw new Error("no frame");
+    await frame.waitForSelector("#kpis .kpi.skeleton");
+    expect(await frame.locator("#kpis .skeleton").count()).toBe(4);
+    release();
+    await frame.waitForSelector("#kpis .kpi:not(.skeleton)");
+    expect(await frame.locator("#kpis .skeleton").count()).toBe(0);
+    await page.unroute(/\/api\/reports\/calendar\?/);
+    let releaseAgain: () => void = () => {};
+    const heldAgain = new Promise<void>((resolve) => (releaseAgain = resolve));
+    await page.route(/\/api\/reports\/calendar\?/, async (route) => {
+      await heldAgain;
+      await route.continue().catch(() => {});
+    });
+    await frame.selectOption("#preset", "90");
+    await frame.waitForSelector("#panel-dashboard[aria-busy=true]");
+    releaseAgain();
+    await frame.waitForSelector("#panel-dashboard:not([aria-busy])");
+    await page.close();
   });
 
   it("the space filter searches spaces by name, filters by the real key, and names a space the site lacks", async () => {

@@ -2,13 +2,13 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { AxeBuilder } from "@axe-core/playwright";
-import type { Browser, BrowserContext, Frame, Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT_DIR } from "../../src/config.js";
 import { DEMO_ADMIN, type Demo, MARKUP_NAME, startDemo } from "../../src/dev/demo.js";
 import { groupIdFromName } from "../../src/dev/fake-confluence.js";
 import { apiGet } from "../support/api.js";
-import { launchChromium } from "../support/browser.js";
+import { launchChromium, openAppFrame, utcDaysAgo } from "../support/browser.js";
 
 /**
  * Where the screenshots go: the gitignored scratch/screenshots, so that a test run leaves the
@@ -63,22 +63,12 @@ describe("the report pages in Chromium, through the demo host", () => {
     return res.json<T>();
   };
   const today = () => new Date().toISOString().slice(0, 10);
-  const daysAgo = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 10);
+  const daysAgo = utcDaysAgo;
   const range = () => `from=${daysAgo(29)}&to=${today()}&tz=${TZ}`;
 
   /** Opens the host page and returns the app's frame once its data has loaded. */
-  const open = async (
-    query: string,
-    ready = "#kpis .kpi",
-  ): Promise<{ page: Page; frame: Frame }> => {
-    const page = await context.newPage();
-    await page.goto(`${demo.hostUrl}?${query}`);
-    const handle = await page.waitForSelector("iframe");
-    const frame = await handle.contentFrame();
-    if (!frame) throw new Error("no frame");
-    await frame.waitForSelector(ready, { timeout: 30_000 });
-    return { page, frame };
-  };
+  const open = (query: string, ready = "#kpis .kpi") =>
+    openAppFrame(context, demo.hostUrl, query, ready);
 
   beforeAll(async () => {
     startedAt = Date.now();

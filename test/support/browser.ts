@@ -1,5 +1,11 @@
 import { existsSync } from "node:fs";
-import { type Browser, chromium } from "playwright-core";
+import {
+  type Browser,
+  type BrowserContext,
+  chromium,
+  type Frame,
+  type Page,
+} from "playwright-core";
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
@@ -22,3 +28,25 @@ export async function launchChromium(): Promise<Browser> {
     ],
   });
 }
+
+/**
+ * Opens the demo host's page for `query` in `context` and returns the app's frame once
+ * `ready` (a selector) is on it.
+ */
+export async function openAppFrame(
+  context: BrowserContext,
+  hostUrl: string,
+  query: string,
+  ready = "#kpis .kpi",
+): Promise<{ page: Page; frame: Frame }> {
+  const page = await context.newPage();
+  await page.goto(`${hostUrl}?${query}`);
+  const frame = await (await page.waitForSelector("iframe")).contentFrame();
+  if (!frame) throw new Error("the host page has no app frame");
+  await frame.waitForSelector(ready, { timeout: 30_000 });
+  return { page, frame };
+}
+
+/** Dates of the browser tests' default range (the last 30 days in UTC) as the API takes them. */
+export const utcDaysAgo = (n: number) =>
+  new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 10);
