@@ -413,7 +413,10 @@ async function writePeriod(
     (_, k) => `coalesce(sum(${TOTAL_EXPR}) FILTER (WHERE d = ${k}), 0)::int`,
   ).join(", ")}] END`;
   const dayEventsBindings = week ? [] : [dayTotalsMin];
-  // Per person and local day (d = 0 for the first), then per person.
+  // Per person and local day (d = 0 for the first), then per person. Written in the primary
+  // key's order (first_day, actor_id): a report reads a period's rows by that index, and rows
+  // stored in hash order cost it a heap page per row (a week's 5,000 rows: 5,010 pages read,
+  // against about 300 in order).
   await trx.raw(
     `INSERT INTO zone_user_period (${columns}, day_events${resolved ? ", cum" : ""})
      SELECT ?, ?, ?::date, actor_id, ${COUNT_COLUMNS.map((c) => `sum(${c})::int`).join(", ")},
@@ -423,7 +426,8 @@ async function writePeriod(
        FROM event WHERE tenant_id = ? AND occurred_at >= ? AND occurred_at < ?
        GROUP BY 1, 2
      ) per_day
-     GROUP BY actor_id`,
+     GROUP BY actor_id
+     ORDER BY actor_id`,
     [tenantId, zone.id, first, ...dayEventsBindings, bounds, ...window],
   );
   await trx.raw(
@@ -610,7 +614,7 @@ export async function compactZone(
            INSERT INTO zone_user_period (tenant_id, zone_id, first_day, actor_id,
              ${COUNT_COLUMNS.join(", ")}, active_days, day_events)
            SELECT ?, ?, ?::date, actor_id, ${sums}, sum(active_days)::smallint, ${dayEvents}
-           FROM gone GROUP BY actor_id`,
+           FROM gone GROUP BY actor_id ORDER BY actor_id`,
           [tenantId, zoneId, a.first, b.last, tenantId, zoneId, a.first, dayTotalsMin, ...weeks],
         );
         await trx.raw(
