@@ -68,13 +68,17 @@ export function statusLine(node: HTMLElement): Status {
   };
 }
 
-/** `fn` once calls have paused for `ms`. */
-export function debounce<A extends unknown[]>(fn: (...args: A) => void, ms: number) {
+/** `fn` once calls have paused for `ms`; `cancel()` drops a call still waiting. */
+export function debounce<A extends unknown[]>(
+  fn: (...args: A) => void,
+  ms: number,
+): ((...args: A) => void) & { cancel(): void } {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  return (...args: A): void => {
+  const call = (...args: A): void => {
     clearTimeout(timer);
     timer = setTimeout(() => fn(...args), ms);
   };
+  return Object.assign(call, { cancel: () => clearTimeout(timer) });
 }
 
 /** A placeholder block while figures load (aria-hidden: the status line says "Loading…"). */

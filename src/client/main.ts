@@ -7,7 +7,7 @@ import { Channel, createApi, errorText, isAbort } from "./api.js";
 import * as confluence from "./confluence.js";
 import type { PageData } from "./contract.js";
 import { byId, debounce, optionalById, safeUrl, statusLine } from "./dom.js";
-import { dateBounds, localToday, rangeProblem } from "./format.js";
+import { dateBounds, localToday, MAX_RANGE_DAYS, rangeProblem, shiftDate } from "./format.js";
 import {
   createStore,
   filterChange,
@@ -114,7 +114,7 @@ async function main() {
   // The space page is its space's report: no filter there.
   const spaceFilter =
     page.kind === "global"
-      ? mountSpaceFilter({ api, status, choose: (space) => change({ space }) })
+      ? mountSpaceFilter({ api, choose: (space, mode) => change({ space }, mode) })
       : null;
   mountExport({ store, token: () => confluence.token(page.token), showError });
 
@@ -124,9 +124,9 @@ async function main() {
   /** The panel whose figures are being replaced (one at a time, as loads are). */
   let busy: HTMLElement | null = null;
   const setBusy = (panel: HTMLElement | null) => {
-    busy?.removeAttribute("aria-busy");
+    busy?.removeAttribute("data-loading");
     busy = panel;
-    panel?.setAttribute("aria-busy", "true");
+    panel?.setAttribute("data-loading", "true");
   };
   async function load(): Promise<void> {
     const state = store.get();
@@ -183,11 +183,15 @@ async function main() {
     for (const f of document.querySelectorAll<HTMLElement>(".custom-range")) {
       f.hidden = s.preset !== "custom";
     }
+    // Inside the API's window, and at most three years from the other end.
     const bounds = dateBounds();
-    for (const input of [controls.from, controls.to]) {
-      input.min = bounds.min;
-      input.max = bounds.max;
-    }
+    const span = MAX_RANGE_DAYS - 1;
+    const later = (a: string, b: string) => (a > b ? a : b);
+    const earlier = (a: string, b: string) => (a < b ? a : b);
+    controls.from.min = later(bounds.min, shiftDate(s.to, -span));
+    controls.from.max = earlier(bounds.max, s.to);
+    controls.to.min = later(bounds.min, s.from);
+    controls.to.max = earlier(bounds.max, shiftDate(s.from, span));
     show("from", controls.from);
     show("to", controls.to);
     spaceFilter?.show(s.space);

@@ -1,13 +1,14 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import type { RequestHandler } from "express";
 import { ROOT_DIR } from "../config.js";
 
 /**
  * The report page's script: `src/client/main.ts` and what it imports (chart.js included),
- * bundled by esbuild into one ES module. `npm run build` writes it to `dist/public/` (the
- * production image serves that file and has no esbuild); otherwise (`npm start`, the demo, the
- * tests) it is bundled in memory on first use, once per process.
+ * bundled by esbuild into one ES module. `npm run build` writes it to `dist/public/`, which the
+ * compiled server serves (the production image has no esbuild); run from the sources
+ * (`npm start`, the demo, the tests) it is bundled in memory on first use, once per process.
  */
 export const CLIENT_ENTRY = path.join(ROOT_DIR, "src/client/main.ts");
 export const BUILT_CLIENT_DIR = path.join(ROOT_DIR, "dist/public");
@@ -41,7 +42,15 @@ export async function bundleClient(): Promise<ClientFiles> {
   return { script: file(".js"), map: file(".js.map") };
 }
 
+/** Whether this is the compiled server (dist/): only it serves the built script. */
+const FROM_BUILD = fileURLToPath(import.meta.url)
+  .split(path.sep)
+  .includes("dist");
+
 async function loadClient(): Promise<ClientFiles> {
+  // From the sources (npm start, the demo, the tests) the script is always bundled afresh:
+  // a dist/ left by an earlier build must not serve an old page.
+  if (!FROM_BUILD) return bundleClient();
   try {
     const [script, map] = await Promise.all([
       readFile(path.join(BUILT_CLIENT_DIR, SCRIPT), "utf8"),

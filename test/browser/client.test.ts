@@ -36,8 +36,11 @@ describe("the report page's client in Chromium", () => {
   const daysAgo = utcDaysAgo;
   const range = () => `from=${daysAgo(29)}&to=${today()}&tz=${TZ}`;
 
-  const open = (query: string, ready = "#kpis .kpi", ctx: BrowserContext = context) =>
-    openAppFrame(ctx, demo.hostUrl, query, ready);
+  const open = (
+    query: string,
+    ready = "#kpis .kpi:not(.skeleton)",
+    ctx: BrowserContext = context,
+  ) => openAppFrame(ctx, demo.hostUrl, query, ready);
   const rowNames = (frame: Frame) =>
     frame.locator("#users-table tbody .user-name").allTextContents();
 
@@ -93,7 +96,9 @@ describe("the report page's client in Chromium", () => {
     expect(await frame.locator("#kpis .kpi").count()).toBeGreaterThan(0);
     await frame.selectOption("#preset", "custom");
     // The inputs' min/max keep a user from choosing it; typed in anyway, the API refuses it.
-    expect(await frame.getAttribute("#from", "min")).toBe("2000-01-01");
+    // At most three years (1,098 days) from the other end, both ways.
+    expect(await frame.getAttribute("#from", "min")).toBe(daysAgo(1097));
+    expect(await frame.getAttribute("#from", "max")).toBe(today());
     await frame.fill("#from", daysAgo(4 * 366));
     await frame.fill("#to", today());
     await frame.dispatchEvent("#to", "change");
@@ -101,6 +106,7 @@ describe("the report page's client in Chromium", () => {
       document.querySelector("#status")?.textContent?.includes("at most 3 years"),
     );
     expect(await frame.locator("#kpis .kpi").count()).toBe(0);
+    expect(await frame.getAttribute("#to", "max")).toBe(daysAgo(4 * 366 - 1097));
     expect(await frame.locator("#calendar .day").count()).toBe(0);
     await page.close();
   });
@@ -136,7 +142,7 @@ describe("the report page's client in Chromium", () => {
       timezoneId: TZ,
       viewport: { width: 760, height: 900 },
     });
-    const { frame } = await open("module=global", "#kpis .kpi", narrow);
+    const { frame } = await open("module=global", "#kpis .kpi:not(.skeleton)", narrow);
     await frame.click("#tab-users");
     await frame.locator("#users-table tbody .user-activity").first().click();
     await frame.waitForSelector("#dialog-body .kpi");
@@ -173,9 +179,9 @@ describe("the report page's client in Chromium", () => {
       await route.continue().catch(() => {});
     });
     await frame.selectOption("#preset", "90");
-    await frame.waitForSelector("#panel-dashboard[aria-busy=true]");
+    await frame.waitForSelector("#panel-dashboard[data-loading]");
     releaseAgain();
-    await frame.waitForSelector("#panel-dashboard:not([aria-busy])");
+    await frame.waitForSelector("#panel-dashboard:not([data-loading])");
     await page.close();
   });
 
@@ -203,7 +209,7 @@ describe("the report page's client in Chromium", () => {
     await frame.fill("#space", "NOSUCHSPACE");
     await frame.press("#space", "Enter");
     await frame.waitForFunction(() =>
-      document.querySelector("#status")?.textContent?.includes("no space “NOSUCHSPACE”"),
+      document.querySelector("#space-error")?.textContent?.includes("no space “NOSUCHSPACE”"),
     );
     expect(new URL(frame.url()).hash).toContain("space=ENG");
     // Emptied: all spaces again.
@@ -212,12 +218,26 @@ describe("the report page's client in Chromium", () => {
     await page.close();
   });
 
-  it("a deep link to a space the site lacks says so", async () => {
+  it("a deep link to a space the site lacks says so, after the figures too; one in another case takes the real key", async () => {
     const { page, frame } = await open(`module=global&view=${encodeURIComponent("space=GONE")}`);
-    await frame.waitForFunction(() =>
-      document.querySelector("#status")?.textContent?.includes("no space “GONE”"),
+    const error = frame.locator("#space-error");
+    await error.waitFor();
+    // The dashboard's own note (loaded meanwhile) does not replace it.
+    await frame.waitForFunction(
+      () => document.querySelector("#status")?.textContent !== "Loading…",
     );
+    await frame.waitForTimeout(300);
+    expect(await error.textContent()).toContain("no space “GONE”");
+    expect(await frame.textContent("#status")).not.toContain("installed");
     await page.close();
+
+    const lower = await open(`module=global&view=${encodeURIComponent("space=eng")}`);
+    await lower.frame.waitForFunction(() => location.hash.includes("space=ENG"));
+    await lower.frame.waitForFunction(
+      () => (document.querySelector("#space") as HTMLInputElement).value === "Eng (ENG)",
+    );
+    expect(await lower.frame.isVisible("#space-error")).toBe(false);
+    await lower.page.close();
   });
 
   it("users: avatar and name link to the profile, Activity opens the dialog, nothing to page through says nothing", async () => {
@@ -241,7 +261,7 @@ describe("the report page's client in Chromium", () => {
       timezoneId: TZ,
       viewport: { width: 760, height: 900 },
     });
-    const { frame } = await open("module=global", "#kpis .kpi", narrow);
+    const { frame } = await open("module=global", "#kpis .kpi:not(.skeleton)", narrow);
     await frame.click("#tab-users");
     await frame.waitForSelector("#users-table tbody .user-name");
     const left = () =>

@@ -67,7 +67,7 @@ describe("the report pages in Chromium, through the demo host", () => {
   const range = () => `from=${daysAgo(29)}&to=${today()}&tz=${TZ}`;
 
   /** Opens the host page and returns the app's frame once its data has loaded. */
-  const open = (query: string, ready = "#kpis .kpi") =>
+  const open = (query: string, ready = "#kpis .kpi:not(.skeleton)") =>
     openAppFrame(context, demo.hostUrl, query, ready);
 
   beforeAll(async () => {

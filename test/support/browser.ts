@@ -37,7 +37,7 @@ export async function openAppFrame(
   context: BrowserContext,
   hostUrl: string,
   query: string,
-  ready = "#kpis .kpi",
+  ready = "#kpis .kpi:not(.skeleton)",
 ): Promise<{ page: Page; frame: Frame }> {
   const page = await context.newPage();
   await page.goto(`${hostUrl}?${query}`);

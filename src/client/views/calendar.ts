@@ -44,7 +44,14 @@ export function renderCalendar(
     for (let j = i; j < i + 7; j++) week.append(dayCell(cells[j] ?? null, thresholds, what));
     container.append(week);
   }
-  // A long range opens at its recent end (the oldest weeks are a scroll away).
+  scrollToLatest(container);
+}
+
+/**
+ * A long range opens at its recent end (the oldest weeks a scroll away). Needs the calendar
+ * in the document: call it again once a calendar built aside is placed.
+ */
+export function scrollToLatest(container: HTMLElement): void {
   container.scrollLeft = container.scrollWidth;
 }
 

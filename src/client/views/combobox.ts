@@ -42,8 +42,11 @@ export interface Combobox {
   close(): void;
   /** Shows `text` in the hint (the default hint again for null). */
   say(text: string | null): void;
-  /** Searches now for what the box holds, and answers the matches (an empty box: none). */
-  searchNow(): Promise<PickerItem[]>;
+  /**
+   * Searches now for what the box holds, and answers the matches (an empty box: none), or
+   * null when the search failed (the hint says why) or a newer one took over.
+   */
+  searchNow(): Promise<PickerItem[] | null>;
 }
 
 export function createCombobox(o: ComboboxOptions): Combobox {
@@ -51,6 +54,8 @@ export function createCombobox(o: ComboboxOptions): Combobox {
   const defaultHint = hint.textContent ?? "";
   const verb = o.matchesText ?? "arrow keys and Enter to choose";
   let results: PickerItem[] = [];
+  /** The text `results` answer: Enter never chooses a match for older text. */
+  let resultsFor = "";
   let active = -1;
   const searches = new Channel();
 
@@ -79,12 +84,17 @@ export function createCombobox(o: ComboboxOptions): Combobox {
   };
 
   const choose = (item: PickerItem) => {
+    // No search still waiting or under way may reopen the list over the choice.
+    run.cancel();
+    searches.abort();
     results = [];
     close();
     o.choose(item);
   };
 
   const renderResults = () => {
+    // The viewer has moved on: no list pops up over another field.
+    if (document.activeElement !== input) return;
     const shown = results.filter((r) => !o.hidden?.(r));
     listbox.replaceChildren(
       ...shown.map((r, i) => {
@@ -109,8 +119,9 @@ export function createCombobox(o: ComboboxOptions): Combobox {
     highlight(shown.length > 0 ? 0 : -1);
   };
 
-  /** The matches for the box's text (null when a newer search took over). */
+  /** The matches for the box's text (null when a newer search took over, or it failed). */
   const searchNow = async (): Promise<PickerItem[] | null> => {
+    run.cancel();
     const q = input.value.trim();
     if (!q) {
       searches.abort();
@@ -124,6 +135,7 @@ export function createCombobox(o: ComboboxOptions): Combobox {
       const found = await o.search(q, signal);
       if (signal.aborted) return null;
       results = found;
+      resultsFor = q;
       renderResults();
       return found;
     } catch (error) {
@@ -132,7 +144,7 @@ export function createCombobox(o: ComboboxOptions): Combobox {
       close();
       hint.textContent =
         error instanceof ApiError ? error.message : `The ${o.noun} could not be searched.`;
-      return [];
+      return null;
     }
   };
   const run = debounce(() => void searchNow(), 250);
@@ -152,7 +164,7 @@ export function createCombobox(o: ComboboxOptions): Combobox {
       // Enter chooses the highlighted match; it never submits a form from here.
       e.preventDefault();
       const item = results[active];
-      if (!listbox.hidden && item) choose(item);
+      if (!listbox.hidden && item && resultsFor === input.value.trim()) choose(item);
       else o.otherKey?.(e);
     } else if (e.key === "Escape" && !listbox.hidden) {
       e.preventDefault();
@@ -166,6 +178,6 @@ export function createCombobox(o: ComboboxOptions): Combobox {
     say: (text) => {
       hint.textContent = text ?? defaultHint;
     },
-    searchNow: async () => (await searchNow()) ?? [],
+    searchNow,
   };
 }

@@ -90,6 +90,8 @@ export function mountDashboard(ctx: { api: Api; status: Status }): View {
         ctx.status.set(
           `This site keeps its history from ${formatDay(range.keptFrom)} on (its retention setting): every figure covers ${formatDay(range.from)} to ${formatDay(range.to)}.`,
         );
+      } else if (events === 0 && state.space) {
+        ctx.status.set("No activity recorded in this space in this range.");
       } else if (events === 0) {
         ctx.status.set(
           "No activity recorded in this range yet. The app records what people do from the moment it is installed: once people view, create, edit or comment on pages, press Refresh.",

@@ -5,7 +5,7 @@ import { byId, el, safeUrl } from "../dom.js";
 import { dayCount, formatInstant, formatNumber, recentEventText } from "../format.js";
 import { reportParams, type ReportState } from "../state.js";
 import { typeTableParts } from "./breakdown.js";
-import { renderCalendar } from "./calendar.js";
+import { renderCalendar, scrollToLatest } from "./calendar.js";
 import { kpi } from "./dashboard.js";
 
 export interface UserDialog {
@@ -76,6 +76,7 @@ export function mountDialog(ctx: { api: Api; state: () => Readonly<ReportState> 
         const u = await ctx.api.activity(accountId, reportParams(state), signal);
         if (signal.aborted) return;
         body.replaceChildren(...activity(u, state.tz));
+        for (const c of body.querySelectorAll<HTMLElement>(".calendar")) scrollToLatest(c);
       } catch (error) {
         if (isAbort(error, signal)) return;
         body.replaceChildren(el("p", { className: "status error", text: errorText(error) }));

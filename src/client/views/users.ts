@@ -5,6 +5,7 @@ import { byId, el, safeUrl, skeleton } from "../dom.js";
 import { formatInstant, formatNumber, licenceNote, TYPES } from "../format.js";
 import type { UserSortKey } from "../../reports/params.js";
 import {
+  filterChange,
   PAGE_SIZE,
   type ReportState,
   reportParams,
@@ -218,7 +219,12 @@ export function mountUsers(ctx: UsersContext): UsersView {
         );
         for (const g of body.groups)
           groupSelect.append(el("option", { value: g.id, text: g.name }));
-        // A group asked for by a link can only be shown once it is a choice.
+        // A group asked for by a link can only be shown once it is a choice; one the site
+        // does not have is dropped, so the box and the figures agree.
+        const asked = ctx.store.get().group;
+        if (asked && !body.groups.some((g) => g.id === asked)) {
+          ctx.store.update(filterChange({ group: "" }), "replace");
+        }
         groupSelect.value = ctx.store.get().group;
       } catch {
         // The group filter is optional: without the list, the report still works.
