@@ -1,6 +1,6 @@
 import type { Knex } from "knex";
 import type { Db } from "../../db/knex.js";
-import type { EVENT_TYPE_NAMES } from "../../events/types.js";
+import { EVENT_TYPE_NAMES } from "../../events/types.js";
 import type { UserSortKey, UsersParams } from "../params.js";
 import { intArray } from "../exclusions.js";
 import { splitRange, type ZoneState } from "../sealing.js";
@@ -291,20 +291,16 @@ export function usersReportSql(
   return { sql, bindings, profiles };
 }
 
-export function toUserRow(r: Record<string, unknown>): UserRow {
-  const counts = countsFrom(r);
-  return {
-    accountId: String(r.account_id),
-    displayName: (r.display_name as string | null) ?? null,
-    avatarUrl: (r.avatar_url as string | null) ?? null,
-    profileUrl: (r.profile_url as string | null) ?? null,
-    known: (r.known as boolean | null) ?? null,
-    counts,
-    total: Number(r.total),
-    activeDays: Number(r.active_days),
-    lastActive: r.last_active ? new Date(r.last_active as string).toISOString() : null,
-  };
-}
+/**
+ * A page's row as JSON in UserRow's shape, built by PostgreSQL, so the rows arrive as the objects
+ * the answer holds: converting 1,000 rows in Node (a Date parsed per row, counts copied) cost
+ * about 2 ms and their garbage. lastActive as toISOString() writes it (UTC, milliseconds).
+ */
+const USER_ROW_JSON = `json_build_object('accountId', account_id, 'displayName', display_name,
+  'avatarUrl', avatar_url, 'profileUrl', profile_url, 'known', known,
+  'counts', json_build_object(${EVENT_TYPE_NAMES.map((t) => `'${t}', n_${t}`).join(", ")}),
+  'total', total, 'activeDays', active_days,
+  'lastActive', to_char(last_active AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))`;
 
 /**
  * Site-wide, the people listed come from a sum over a UNION ALL of sealed and live parts, whose
@@ -374,17 +370,15 @@ export async function getUsersReport(
       summary AS (SELECT count(*)::int AS users, ${licence.sql}, ${SUM_COUNTS} FROM q ${licence.join}),
       page AS (${page.sql})
      SELECT (SELECT row_to_json(summary) FROM summary) AS summary,
-            coalesce((SELECT json_agg(page ORDER BY ${order}) FROM page), '[]'::json) AS rows`,
+            coalesce((SELECT json_agg(${USER_ROW_JSON} ORDER BY ${order}) FROM page), '[]'::json)
+              AS rows`,
     [...bindings, ...licence.bindings, ...page.bindings],
   );
-  const row = result.rows[0] as {
-    summary: Record<string, unknown>;
-    rows: Record<string, unknown>[];
-  };
+  const row = result.rows[0] as { summary: Record<string, unknown>; rows: UserRow[] };
   const users = Number(row.summary.users);
   return {
     total: users,
-    rows: row.rows.map(toUserRow),
+    rows: row.rows,
     summary: {
       users,
       siteUsers: row.summary.site_users == null ? null : Number(row.summary.site_users),
