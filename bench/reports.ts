@@ -9,7 +9,9 @@
  * storage path.
  *
  * Env: BENCH_DATABASE_URL (admin URL, default postgres://postgres@127.0.0.1:5432/postgres),
- * BENCH_EVENTS, BENCH_USERS, BENCH_RUNS, BENCH_CSV_USERS, BENCH_KEEP_DB=1 (keep the database).
+ * BENCH_EVENTS, BENCH_USERS, BENCH_RUNS, BENCH_CSV_USERS, BENCH_KEEP_DB=1 (keep the database),
+ * BENCH_REUSE_DB (below), BENCH_ONLY=<text> (only the endpoints whose name holds it, each run's
+ * time printed; no storage-path probe, CSV memory or PGlite run: for looking into one figure).
  */
 import { readdirSync, statSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -43,6 +45,7 @@ const MIN_USER_EVENTS = 5;
 const BATCH = Number(process.env.BENCH_BATCH ?? 5000);
 const WRITERS = Number(process.env.BENCH_WRITERS ?? 1);
 const ADMIN = "bench-admin";
+const ONLY = process.env.BENCH_ONLY ?? null;
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -144,11 +147,12 @@ async function timeIt(fn: () => Promise<unknown>): Promise<number> {
   return performance.now() - t0;
 }
 
-async function medianOf(fn: () => Promise<unknown>): Promise<number> {
+async function medianOf(fn: () => Promise<unknown>, label?: string): Promise<number> {
   // Warm-up (a running app is warm: JIT, caches, connections), then the measured runs.
   for (let i = 0; i < 3; i++) await fn();
   const times: number[] = [];
   for (let i = 0; i < RUNS; i++) times.push(await timeIt(fn));
+  if (label) log(`  ${label}: ${times.map((t) => num(t, 1)).join(", ")} ms`);
   return median(times);
 }
 
@@ -198,7 +202,7 @@ async function main() {
       if (probe.length >= 100_000) break;
     }
     const rollupCost: Record<string, number[]> = { with: [], without: [] };
-    for (let run = 0; run < 3; run++) {
+    for (let run = 0; run < (ONLY === null ? 3 : 0); run++) {
       for (const rollups of [true, false]) {
         const tenantId = -100 - run * 2 - (rollups ? 0 : 1);
         const events = probe.map((e) => ({ ...e, tenantId }));
@@ -440,8 +444,9 @@ async function main() {
 
     const rows: string[][] = [];
     const measure = async (c: (typeof cases)[number]) => {
-      const appMs = await medianOf(c.app);
-      const plainMs = await medianOf(c.plain);
+      if (ONLY !== null && !c.name.includes(ONLY)) return;
+      const appMs = await medianOf(c.app, ONLY === null ? undefined : `${c.name}, app`);
+      const plainMs = await medianOf(c.plain, ONLY === null ? undefined : `${c.name}, plain`);
       rows.push([
         c.name,
         num(appMs, 1),
@@ -583,7 +588,7 @@ async function main() {
     if (process.env.BENCH_KEEP_DB === "1") log(`kept database ${database.url}`);
     else await database.drop();
   }
-  if (PGLITE_EVENTS > 0) for (const line of await pgliteStorage()) log(line);
+  if (PGLITE_EVENTS > 0 && ONLY === null) for (const line of await pgliteStorage()) log(line);
 }
 
 /** Tables the reports read and write, and those of sealing (compared with user_day). */
