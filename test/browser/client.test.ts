@@ -312,16 +312,21 @@ describe("the report page's client in Chromium", () => {
     const script = await fetch(`${demo.appUrl}/app.js`).then((r) => r.text());
     const gzipped = gzipSync(script).length;
     const firsts: number[] = [];
+    /** The same, from when the page's HTML had arrived (the rest is the browser's). */
+    const afterHtml: number[] = [];
     const redraws: number[] = [];
     for (let run = 0; run < 5; run++) {
       const { page, frame } = await open("module=global");
       // Marked by the client when the dashboard's figures are drawn (relative to the frame's
       // navigation start, which is when the iframe starts loading).
-      firsts.push(
-        await frame.evaluate(
-          () => performance.getEntriesByName("figures-drawn")[0]?.startTime ?? NaN,
-        ),
-      );
+      const first = await frame.evaluate(() => ({
+        drawn: performance.getEntriesByName("figures-drawn")[0]?.startTime ?? NaN,
+        html:
+          (performance.getEntriesByType("navigation")[0] as PerformanceNavigationTiming | undefined)
+            ?.responseEnd ?? NaN,
+      }));
+      firsts.push(first.drawn);
+      afterHtml.push(first.drawn - first.html);
       const before = await frame.evaluate(
         () => performance.getEntriesByName("figures-drawn").length,
       );
@@ -340,7 +345,7 @@ describe("the report page's client in Chromium", () => {
       await page.close();
     }
     console.log(
-      `client budget (medians of 5): first figures ${median(firsts).toFixed(0)} ms after the frame starts loading, filter change redrawn in ${median(redraws).toFixed(0)} ms, app.js ${(script.length / 1024).toFixed(1)} KB (${(gzipped / 1024).toFixed(1)} KB gzipped)`,
+      `client budget (medians of 5): first figures ${median(firsts).toFixed(0)} ms after the frame starts loading (${median(afterHtml).toFixed(0)} ms after its HTML arrived), filter change redrawn in ${median(redraws).toFixed(0)} ms, app.js ${(script.length / 1024).toFixed(1)} KB (${(gzipped / 1024).toFixed(1)} KB gzipped)`,
     );
     expect(median(firsts)).toBeLessThan(1000);
     expect(median(redraws)).toBeLessThan(300);

@@ -100,12 +100,18 @@ export function mountBreakdown(table: HTMLTableElement, canvas: HTMLCanvasElemen
     });
   };
 
+  // The chart is drawn in the frame after the figures: making it forces a layout (its size),
+  // which on a first load would hold the KPIs, calendar and table off the screen.
+  let pending = 0;
   return {
     render(counts) {
       table.replaceChildren(...typeTableParts(counts));
-      draw(chartData(TYPES.map(([key]) => counts[key])));
+      cancelAnimationFrame(pending);
+      const data = chartData(TYPES.map(([key]) => counts[key]));
+      pending = requestAnimationFrame(() => draw(data));
     },
     clear() {
+      cancelAnimationFrame(pending);
       table.replaceChildren(
         el("caption", { className: "visually-hidden", text: "Events by type" }),
       );
