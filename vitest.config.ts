@@ -18,6 +18,9 @@ export default defineConfig({
         test: {
           name: "browser",
           include: ["test/browser/**/*.test.ts"],
+          // One file at a time: the page budget is timed in Chromium, and a second browser
+          // with its own demo (screenshots, axe) on the other core made it a measure of that.
+          fileParallelism: false,
           testTimeout: 60_000,
           hookTimeout: 180_000,
         },
