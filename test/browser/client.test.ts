@@ -36,6 +36,9 @@ describe("the report page's client in Chromium", () => {
   const daysAgo = utcDaysAgo;
   const range = () => `from=${daysAgo(29)}&to=${today()}&tz=${TZ}`;
 
+  /** A context as wide as a narrow Confluence frame. */
+  const narrowContext = () =>
+    browser.newContext({ timezoneId: TZ, viewport: { width: 760, height: 900 } });
   const open = (
     query: string,
     ready = "#kpis .kpi:not(.skeleton)",
@@ -138,10 +141,7 @@ describe("the report page's client in Chromium", () => {
   });
 
   it("at 760 px the Activity dialog fits the frame", async () => {
-    const narrow = await browser.newContext({
-      timezoneId: TZ,
-      viewport: { width: 760, height: 900 },
-    });
+    const narrow = await narrowContext();
     const { frame } = await open("module=global", "#kpis .kpi:not(.skeleton)", narrow);
     await frame.click("#tab-users");
     await frame.locator("#users-table tbody .user-activity").first().click();
@@ -257,10 +257,7 @@ describe("the report page's client in Chromium", () => {
   });
 
   it("at 760 px the users' names stay in view while the figures scroll sideways", async () => {
-    const narrow = await browser.newContext({
-      timezoneId: TZ,
-      viewport: { width: 760, height: 900 },
-    });
+    const narrow = await narrowContext();
     const { frame } = await open("module=global", "#kpis .kpi:not(.skeleton)", narrow);
     await frame.click("#tab-users");
     await frame.waitForSelector("#users-table tbody .user-name");
@@ -282,10 +279,7 @@ describe("the report page's client in Chromium", () => {
   });
 
   it("a year's calendar opens at its recent end, its months labelled with their years", async () => {
-    const narrow = await browser.newContext({
-      timezoneId: TZ,
-      viewport: { width: 760, height: 900 },
-    });
+    const narrow = await narrowContext();
     const { frame } = await open(
       `module=global&view=${encodeURIComponent("range=365")}`,
       "#kpis .kpi",
