@@ -8,6 +8,8 @@ export interface PayloadInput {
   timestamp?: number;
   spaceKey?: string;
   contentId?: string;
+  /** The page a comment or an attachment is on (default 42). */
+  parentId?: string;
   title?: string;
   baseUrl?: string;
 }
@@ -89,7 +91,12 @@ export function payloadFor(event: string, input: PayloadInput): Record<string, u
           contentType: "comment",
           version: 1,
           creatorAccountId: input.accountId,
-          parent: contentObject("page", { ...input, title: undefined }, "42", true),
+          parent: contentObject(
+            "page",
+            { ...input, title: undefined },
+            input.parentId ?? "42",
+            true,
+          ),
         },
       };
     case "attachment":
@@ -103,7 +110,12 @@ export function payloadFor(event: string, input: PayloadInput): Record<string, u
           contentType: "attachment",
           mediaType: "image/png",
           version: 1,
-          container: contentObject("page", { ...input, title: undefined }, "42", true),
+          container: contentObject(
+            "page",
+            { ...input, title: undefined },
+            input.parentId ?? "42",
+            true,
+          ),
         },
       };
     case "label":
@@ -156,9 +168,9 @@ export function expectedFacts(event: string, input: PayloadInput & { contentId: 
     case "blog":
       return { spaceKey, contentKey: input.contentId, contentType: "blogpost" };
     case "comment":
-      return { spaceKey, contentKey: input.contentId, contentType: "comment" };
     case "attachment":
-      return { spaceKey, contentKey: input.contentId, contentType: "attachment" };
+      // Counted toward the page they are on.
+      return { spaceKey, contentKey: input.parentId ?? "42", contentType: "page" };
     case "content":
       return { spaceKey, contentKey: input.contentId, contentType: "whiteboard" };
     case "space":

@@ -61,8 +61,16 @@ const bodySchema = z.looseObject({
   timestamp: z.unknown().optional(),
 });
 
-/** Content-bearing keys, most specific first: a comment's own id beats its parent page's. */
+/** Content-bearing keys: the first the body has names what the event is about. */
 const CONTENT_KEYS = ["comment", "attachment", "page", "blog", "content", "labeled"] as const;
+
+/**
+ * Where a comment or an attachment lives: an event on it counts toward that page or blog post
+ * (a like or a label already names the content itself). Confluence sends `parent` on comments
+ * and `container` on attachments; either may be missing, and then the item itself is the
+ * content.
+ */
+const HOLDER_KEYS = ["parent", "container"] as const;
 
 type Json = Record<string, unknown>;
 
@@ -149,11 +157,19 @@ export function parseWebhookBody(raw: Buffer | string): WebhookFacts {
   const body = result.data;
 
   const contentKey = CONTENT_KEYS.find((key) => isObject(body[key]));
-  const content = contentKey ? (body[contentKey] as Json) : null;
+  const item = contentKey ? (body[contentKey] as Json) : null;
+  const holder =
+    item && (contentKey === "comment" || contentKey === "attachment")
+      ? HOLDER_KEYS.map((k) => item[k]).find(
+          (h): h is Json => isObject(h) && (cleanId(h.idAsString) ?? cleanId(h.id)) !== null,
+        )
+      : undefined;
+  const content = holder ?? item;
   const space = isObject(body.space) ? body.space : null;
 
-  let spaceKey = content ? spaceKeyOf(content) : null;
-  if (!spaceKey && content && isObject(content.parent)) spaceKey = spaceKeyOf(content.parent);
+  let spaceKey = item ? spaceKeyOf(item) : null;
+  if (!spaceKey && holder) spaceKey = spaceKeyOf(holder);
+  if (!spaceKey && item && isObject(item.parent)) spaceKey = spaceKeyOf(item.parent);
   if (!spaceKey && space) spaceKey = cleanKey(space.key);
   if (!spaceKey) spaceKey = cleanKey(body.spaceKey);
 
@@ -166,7 +182,7 @@ export function parseWebhookBody(raw: Buffer | string): WebhookFacts {
     contentType: content
       ? (cleanText(content.contentType, 64) ??
         cleanText(content.type, 64) ??
-        (contentKey === "labeled" || contentKey === undefined ? null : contentKey))
+        (holder || contentKey === "labeled" || contentKey === undefined ? null : contentKey))
       : null,
     title: content
       ? (cleanText(content.title, MAX_TITLE) ?? cleanText(content.name, MAX_TITLE))

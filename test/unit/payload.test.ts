@@ -34,12 +34,28 @@ describe("parseWebhookBody", () => {
     });
   });
 
-  it("prefers the comment over its parent page, and finds the space on the parent", () => {
-    const facts = parse({
-      userAccountId: "u",
-      comment: { id: 5, contentType: "comment", parent: { id: 4, spaceKey: "ENG" } },
-    });
-    expect(facts).toMatchObject({ contentId: "5", contentType: "comment", spaceKey: "ENG" });
+  it("counts a comment or an attachment toward the page it is on, its space from either", () => {
+    expect(
+      parse({
+        userAccountId: "u",
+        comment: { id: 5, contentType: "comment", parent: { id: 4, spaceKey: "ENG" } },
+      }),
+    ).toMatchObject({ contentId: "4", contentType: null, spaceKey: "ENG" });
+    expect(
+      parse({
+        userAccountId: "u",
+        attachment: {
+          id: "att9",
+          spaceKey: "OPS",
+          contentType: "attachment",
+          container: { id: "77", contentType: "blogpost", title: "Launch" },
+        },
+      }),
+    ).toMatchObject({ contentId: "77", contentType: "blogpost", title: "Launch", spaceKey: "OPS" });
+    // Without a holder (or one without an id) the item itself is the content.
+    expect(
+      parse({ userAccountId: "u", comment: { id: 5, contentType: "comment", parent: { x: 1 } } }),
+    ).toMatchObject({ contentId: "5", contentType: "comment" });
   });
 
   it("reads REST-shaped content (space.key, type) and label events (labeled)", () => {
