@@ -567,8 +567,8 @@ describe("reports API", () => {
           counts: counts({ view: 2, create: 1, comment: 1 }),
           days: [{ date: DAY, events: 4, users: 1 }],
           recent: [
-            // A comment links to its space (its webhook names no page of its own).
-            { event: "comment_created", url: `${a.baseUrl}/spaces/HR` },
+            // A comment links to the page it is on.
+            { event: "comment_created", url: page(a, "42") },
             { event: "page_created", url: page(a, "101") },
             { event: "page_viewed", url: page(a, "100") },
             { event: "page_viewed", url: page(a, "100") },

@@ -112,6 +112,34 @@ export function rollupCountsSql(
   };
 }
 
+/**
+ * Counts per actor by type, and active local days, from the raw events of the whole range (for
+ * a range no whole UTC day lies in: its rollup rows would all be edges). One local day: each
+ * listed person was active on it.
+ */
+export function rawCountsSql(
+  range: ReportRange,
+  tenantId: number,
+  withActiveDays: boolean,
+): { sql: string; bindings: (string | number)[] } {
+  const many = withActiveDays && range.days.length > 1;
+  const active = !withActiveDays
+    ? "0"
+    : many
+      ? "count(DISTINCT width_bucket(occurred_at, ?::timestamptz[]))::int"
+      : "1";
+  return {
+    sql: `SELECT actor_id, ${RAW_TYPE_COUNTS}, ${active} AS active_days FROM event
+      WHERE tenant_id = ? AND occurred_at >= ? AND occurred_at < ? GROUP BY actor_id`,
+    bindings: [
+      ...(many ? [boundsLiteral(range)] : []),
+      tenantId,
+      range.start.toISOString(),
+      range.end.toISOString(),
+    ],
+  };
+}
+
 /** Active local days per actor from user_day's quarter-hour bits (needs MASKS_CTE). */
 export function rollupActiveDaysSql(
   range: ReportRange,
