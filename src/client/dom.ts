@@ -39,11 +39,14 @@ export function optionalById<T extends HTMLElement>(id: string, type: new () => 
   return node instanceof type ? node : null;
 }
 
-/** An http(s) URL as a string, or null for anything else (javascript:, data:, garbage). */
-export function safeUrl(url: string | null | undefined): string | null {
+/**
+ * An http(s) URL as a string, or null for anything else (javascript:, data:, garbage). With
+ * `base`, a relative URL (a path on this app) is resolved against it.
+ */
+export function safeUrl(url: string | null | undefined, base?: string): string | null {
   if (!url) return null;
   try {
-    const parsed = new URL(url);
+    const parsed = new URL(url, base);
     return parsed.protocol === "https:" || parsed.protocol === "http:" ? parsed.toString() : null;
   } catch {
     return null;

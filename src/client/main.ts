@@ -56,7 +56,8 @@ async function main() {
   const status = statusLine(byId("status", HTMLElement));
   const api = createApi(() => confluence.token(page.token));
 
-  byId("docs-link", HTMLAnchorElement).href = page.docsUrl;
+  // The user guide: a path on this app or an http(s) URL (DOCS_URL), never another scheme.
+  byId("docs-link", HTMLAnchorElement).href = safeUrl(page.docsUrl, location.href) ?? "/docs";
   // The Support button exists only when the app's SUPPORT_URL is set (http(s) or mailto).
   const support =
     safeUrl(page.supportUrl) ?? (/^mailto:/i.test(page.supportUrl ?? "") ? page.supportUrl : null);
