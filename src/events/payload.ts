@@ -67,10 +67,11 @@ const CONTENT_KEYS = ["comment", "attachment", "page", "blog", "content", "label
 /**
  * Where a comment or an attachment lives: an event on it counts toward that page or blog post
  * (a like or a label already names the content itself). Confluence sends `parent` on comments
- * and `container` on attachments; either may be missing, and then the item itself is the
- * content.
+ * and `container` on attachments; either may be missing (or name something that is not a page
+ * or blog post), and then the item itself is the content.
  */
-const HOLDER_KEYS = ["parent", "container"] as const;
+const HOLDER_KEYS = { comment: ["parent", "container"], attachment: ["container", "parent"] };
+const NOT_HOLDERS = new Set(["comment", "attachment"]);
 
 type Json = Record<string, unknown>;
 
@@ -160,9 +161,14 @@ export function parseWebhookBody(raw: Buffer | string): WebhookFacts {
   const item = contentKey ? (body[contentKey] as Json) : null;
   const holder =
     item && (contentKey === "comment" || contentKey === "attachment")
-      ? HOLDER_KEYS.map((k) => item[k]).find(
-          (h): h is Json => isObject(h) && (cleanId(h.idAsString) ?? cleanId(h.id)) !== null,
-        )
+      ? HOLDER_KEYS[contentKey]
+          .map((k) => item[k])
+          .find(
+            (h): h is Json =>
+              isObject(h) &&
+              (cleanId(h.idAsString) ?? cleanId(h.id)) !== null &&
+              !NOT_HOLDERS.has(String(h.contentType ?? h.type ?? "")),
+          )
       : undefined;
   const content = holder ?? item;
   const space = isObject(body.space) ? body.space : null;

@@ -52,10 +52,24 @@ describe("parseWebhookBody", () => {
         },
       }),
     ).toMatchObject({ contentId: "77", contentType: "blogpost", title: "Launch", spaceKey: "OPS" });
-    // Without a holder (or one without an id) the item itself is the content.
+    // Without a holder (or one without an id, or a holder that is a comment itself) the item
+    // itself is the content.
     expect(
       parse({ userAccountId: "u", comment: { id: 5, contentType: "comment", parent: { x: 1 } } }),
     ).toMatchObject({ contentId: "5", contentType: "comment" });
+    expect(
+      parse({
+        userAccountId: "u",
+        comment: { id: 6, contentType: "comment", parent: { id: 5, contentType: "comment" } },
+      }),
+    ).toMatchObject({ contentId: "6", contentType: "comment" });
+    // An attachment's container comes before any parent.
+    expect(
+      parse({
+        userAccountId: "u",
+        attachment: { id: "a1", parent: { id: "1" }, container: { id: "2", type: "page" } },
+      }),
+    ).toMatchObject({ contentId: "2", contentType: "page" });
   });
 
   it("reads REST-shaped content (space.key, type) and label events (labeled)", () => {
