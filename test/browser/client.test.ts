@@ -5,7 +5,7 @@ import { gzipSync } from "node:zlib";
 import type { Browser, BrowserContext, Frame } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_ADMIN, type Demo, startDemo } from "../../src/dev/demo.js";
-import { apiGet } from "../support/api.js";
+import { apiGet, putSettings } from "../support/api.js";
 import { launchChromium, openAppFrame, utcDaysAgo } from "../support/browser.js";
 
 /**
@@ -348,21 +348,8 @@ describe("the report page's client in Chromium", () => {
 
   it("an error the API answers clears the figures too, and shows what it said", async () => {
     const putRetention = async (retentionDays: number | null) => {
-      const res = await fetch(`${demo.appUrl}/api/settings`, {
-        method: "PUT",
-        headers: {
-          authorization: `JWT ${demo.fake.contextToken(DEMO_ADMIN)}`,
-          "content-type": "application/json",
-        },
-        body: JSON.stringify({
-          excludedUsers: [],
-          excludedGroups: [],
-          excludedSpaces: [],
-          trackAppAccounts: false,
-          retentionDays,
-        }),
-      });
-      expect(res.status, await res.text()).toBe(200);
+      const res = await putSettings(demo.appUrl, demo.fake, DEMO_ADMIN, { retentionDays });
+      expect(res.status, res.body).toBe(200);
     };
     // Last in this file: a retention period, even set for a moment, must not cut the history
     // the other tests read.

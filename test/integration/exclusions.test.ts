@@ -5,7 +5,7 @@ import { seededRandom } from "../../src/dev/random.js";
 import { EVENT_TYPE_NAMES, type EventType, WEBHOOKS } from "../../src/events/types.js";
 import { createLogger } from "../../src/log.js";
 import { sealAll } from "../../src/reports/sealing.js";
-import { apiGet } from "../support/api.js";
+import { apiGet, DEFAULT_SETTINGS, putSettings } from "../support/api.js";
 import { BACKEND, startTestApp, type TestApp } from "../support/harness.js";
 import {
   expectedBreakdown,
@@ -41,23 +41,9 @@ describe(`exclusions apply to every figure, past included (${BACKEND})`, () => {
   let t: TestApp;
   const events: Stored[] = [];
 
-  const settings = async (body: object) => {
-    const res = await fetch(`${t.url}/api/settings`, {
-      method: "PUT",
-      headers: {
-        authorization: `JWT ${t.fake.contextToken(ADMIN)}`,
-        "content-type": "application/json",
-      },
-      body: JSON.stringify({
-        excludedUsers: [],
-        excludedGroups: [],
-        excludedSpaces: [],
-        trackAppAccounts: true,
-        retentionDays: null,
-        ...body,
-      }),
-    });
-    expect(res.status, await res.text()).toBe(200);
+  const settings = async (body: Partial<typeof DEFAULT_SETTINGS>) => {
+    const res = await putSettings(t.url, t.fake, ADMIN, { trackAppAccounts: true, ...body });
+    expect(res.status, res.body).toBe(200);
   };
   const get = async <T>(path: string) => {
     const res = await apiGet(t.url, t.fake, ADMIN, path);

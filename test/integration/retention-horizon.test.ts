@@ -6,7 +6,7 @@ import { EVENT_TYPE_NAMES, type EventType, WEBHOOKS } from "../../src/events/typ
 import { createLogger } from "../../src/log.js";
 import { applyRetention } from "../../src/privacy/retention.js";
 import { sealAll } from "../../src/reports/sealing.js";
-import { apiGet } from "../support/api.js";
+import { apiGet, putSettings } from "../support/api.js";
 import { BACKEND, eventCount, startTestApp, type TestApp } from "../support/harness.js";
 import {
   expectedBreakdown,
@@ -125,21 +125,8 @@ describe(`the retention horizon: every figure starts there, whatever is sealed (
   };
 
   const setRetention = async (retentionDays: number | null) => {
-    const res = await fetch(`${t.url}/api/settings`, {
-      method: "PUT",
-      headers: {
-        authorization: `JWT ${t.fake.contextToken(ADMIN)}`,
-        "content-type": "application/json",
-      },
-      body: JSON.stringify({
-        excludedUsers: [],
-        excludedGroups: [],
-        excludedSpaces: [],
-        trackAppAccounts: true,
-        retentionDays,
-      }),
-    });
-    expect(res.status, await res.text()).toBe(200);
+    const res = await putSettings(t.url, t.fake, ADMIN, { trackAppAccounts: true, retentionDays });
+    expect(res.status, res.body).toBe(200);
   };
 
   beforeAll(async () => {

@@ -24,3 +24,31 @@ export async function apiGet(
   const body = await res.text();
   return { status: res.status, body, headers: res.headers, json: <T>() => JSON.parse(body) as T };
 }
+
+/** The settings a site starts with: nothing excluded, no app accounts, no retention period. */
+export const DEFAULT_SETTINGS = {
+  excludedUsers: [] as string[],
+  excludedGroups: [] as string[],
+  excludedSpaces: [] as string[],
+  trackAppAccounts: false,
+  retentionDays: null as number | null,
+};
+
+/** PUT /api/settings as a viewer: the defaults above, with `changes` over them. */
+export async function putSettings(
+  appUrl: string,
+  fake: FakeConfluence,
+  viewer: string,
+  changes: Partial<typeof DEFAULT_SETTINGS>,
+): Promise<ApiResponse> {
+  const res = await fetch(new URL("/api/settings", appUrl), {
+    method: "PUT",
+    headers: {
+      authorization: `JWT ${fake.contextToken(viewer)}`,
+      "content-type": "application/json",
+    },
+    body: JSON.stringify({ ...DEFAULT_SETTINGS, ...changes }),
+  });
+  const body = await res.text();
+  return { status: res.status, body, headers: res.headers, json: <T>() => JSON.parse(body) as T };
+}
